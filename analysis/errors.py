@@ -1,0 +1,50 @@
+"""Exceptions raised by callreview.
+
+Every error the library raises on purpose derives from :class:`CallReviewError`
+and carries a message a user can act on: which file, what is wrong, what to do.
+"""
+
+from __future__ import annotations
+
+
+class CallReviewError(Exception):
+    """Base class of every error callreview raises on purpose."""
+
+
+class AudioError(CallReviewError):
+    """An audio file cannot be read or is not usable as a call recording.
+
+    Parameters
+    ----------
+    path : str
+        The file at fault.
+    problem : str
+        What is wrong, in a few words.
+    hint : str, optional
+        What the user can do about it.
+    """
+
+    def __init__(self, path: str, problem: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.hint = hint
+        msg = f"{self.path}: {problem}"
+        if hint:
+            msg += f" ({hint})"
+        super().__init__(msg)
+
+
+class ConfigError(CallReviewError):
+    """A configuration file or option is invalid."""
+
+
+class ModelUnavailableError(CallReviewError):
+    """A model (ASR, diarisation, embedding) cannot be loaded."""
+
+
+class OutputError(CallReviewError):
+    """A result cannot be written where it was asked to go."""
+
+
+class SchemaError(CallReviewError):
+    """A report document does not match the callreview JSON schema."""

@@ -1,0 +1,155 @@
+"""The analysis of one call, end to end: decode, split, transcribe, attribute, measure.
+
+Use :class:`Analyzer` to analyse many calls with models loaded once::
+
+    from analysis import Analyzer, Config
+    analyzer = Analyzer(Config())
+    report = analyzer.analyze("call.wav")
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .asr import Transcriber
+from .audio import Audio, file_sha256, load_audio
+from .channels import Layout, detect_layout, frame_db, is_bleed, mono_signal
+from .config import Config
+from .metrics import basic_metrics
+from .records import CallInfo, CallReport, Speaker, Word
+from .roles import decide_roles
+from .turns import build_turns
+
+log = logging.getLogger(__name__)
+
+CHANNEL_LABELS = ("left", "right")
+
+Progress = Callable[[str], None]
+
+
+def call_id_for(path: str | Path) -> str:
+    """A call id from a file name: its stem with unsafe characters replaced."""
+    stem = Path(path).stem or "call"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "call"
+
+
+class Analyzer:
+    """Analyse call recordings with one configuration, reusing loaded models.
+
+    Parameters
+    ----------
+    config : Config, optional
+        Defaults work offline.
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.transcriber = Transcriber(self.config.asr)
+
+    def analyze(self, path: str | Path, call_id: str | None = None, progress: Progress | None = None) -> CallReport:
+        """Analyse one recording.
+
+        Parameters
+        ----------
+        path : str or Path
+            Audio file.
+        call_id : str, optional
+            Defaults to the file's stem.
+        progress : callable, optional
+            Called with the name of each stage as it starts.
+
+        Returns
+        -------
+        CallReport
+
+        Raises
+        ------
+        AudioError
+            The file cannot be decoded or is not usable.
+        ModelUnavailableError
+            The ASR model cannot be loaded.
+        """
+        cfg = self.config
+        step = progress or (lambda _stage: None)
+        t0 = time.perf_counter()
+        step("decode")
+        audio = load_audio(path, cfg.audio.sample_rate, cfg.audio.min_duration, cfg.audio.max_duration)
+        layout = detect_layout(audio.samples, audio.sample_rate, cfg.audio.duplicate_correlation)
+        warnings = list(audio.warnings)
+        if layout.kind != "dual" and audio.channels > 1:
+            warnings.append(layout.detail)
+        log.info("%s: %s, %.1f s, %s", path, audio.codec, audio.duration, layout.detail)
+
+        step("transcribe")
+        if layout.kind == "dual":
+            speakers, words = self._dual_channel_words(audio, layout, warnings)
+            diarization = "channels"
+            agent_channel = {"left": 0, "right": 1}.get(cfg.roles.agent_channel)
+        else:
+            speakers, words = self._mono_words(audio, layout, warnings)
+            diarization = "none"
+            agent_channel = None
+            if cfg.roles.agent_channel != "auto":
+                warnings.append("agent channel option ignored: the call is not dual-channel")
+
+        step("turns")
+        turns = build_turns(words, cfg.turns)
+        speakers, roles = decide_roles(speakers, turns, cfg.roles, agent_channel)
+        if roles.method == "content" and roles.confidence < 0.6:
+            warnings.append(f"agent/customer roles uncertain (confidence {roles.confidence:.2f})")
+
+        step("metrics")
+        metrics = basic_metrics(speakers, turns, audio.duration)
+        events: list = []
+        # [stage: prosody + conversation] (issue 4)
+        # [stage: cues + scores] (issue 5)
+        info = CallInfo(
+            call_id=call_id or call_id_for(path),
+            source=str(path),
+            source_sha256=file_sha256(path),
+            duration=round(audio.duration, 3),
+            channels=audio.channels,
+            sample_rate=audio.source_rate,
+            codec=audio.codec,
+            layout=layout.kind,  # type: ignore[arg-type]
+            analysed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            tool_version=__version__,
+            asr_model=cfg.asr.model,
+            diarization=diarization,
+            roles=roles,
+            config=cfg.to_dict(),
+        )
+        report = CallReport(call=info, speakers=speakers, turns=turns, metrics=metrics, events=events, warnings=warnings)
+        # [stage: redaction] (issue 8)
+        log.info("%s analysed in %.1f s (%.1fx real time)", path, time.perf_counter() - t0, audio.duration / max(1e-9, time.perf_counter() - t0))
+        return report
+
+    def _dual_channel_words(self, audio: Audio, layout: Layout, warnings: list[str]) -> tuple[list[Speaker], dict[str, list[Word]]]:
+        """Transcribe each channel on its own; drop words that are cross-talk from the other channel."""
+        sr = audio.sample_rate
+        levels = [frame_db(audio.samples[c], sr) for c in layout.channels]
+        speakers = [Speaker(label=CHANNEL_LABELS[c], channel=c) for c in layout.channels]
+        words: dict[str, list[Word]] = {}
+        dropped = 0
+        for i, c in enumerate(layout.channels):
+            got = self.transcriber.transcribe(audio.samples[c])
+            other = levels[1 - i]
+            kept = [w for w in got if not is_bleed(levels[i], other, w.start, w.end, self.config.asr.bleed_db)]
+            dropped += len(got) - len(kept)
+            words[CHANNEL_LABELS[c]] = kept
+        if dropped:
+            log.info("%s: %d words dropped as cross-talk between channels", audio.path, dropped)
+        return speakers, words
+
+    def _mono_words(self, audio: Audio, layout: Layout, warnings: list[str]) -> tuple[list[Speaker], dict[str, list[Word]]]:
+        signal = mono_signal(audio.samples, layout)
+        words = self.transcriber.transcribe(signal)
+        warnings.append("mono call: speakers not separated (no diarisation backend yet); all speech attributed to S0")
+        return [Speaker(label="S0")], {"S0": words}
+

@@ -1,0 +1,226 @@
+"""Typed records for one analysed call and its JSON document.
+
+The report of one call is a :class:`CallReport`. It serialises to one JSON
+document carrying ``schema_version``; :func:`dump_report` and
+:func:`load_report` round-trip it losslessly (``load(dump(x)) == x``).
+The JSON Schema generated from these records is kept in the repository as
+``analysis/schema/call_report.schema.json`` (regenerate it with
+``callreview schema --write``).
+
+Times are seconds from the start of the recording.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import SchemaError
+
+SCHEMA_VERSION = "1.0"
+
+Role = Literal["agent", "customer", "unknown"]
+
+
+class Record(BaseModel):
+    """Base of all records: strict about unknown keys, compared by value."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Word(Record):
+    """One recognised word."""
+
+    start: float = Field(description="Start time, seconds.")
+    end: float = Field(description="End time, seconds.")
+    text: str = Field(description="The word as recognised, without surrounding spaces.")
+    probability: float = Field(ge=0.0, le=1.0, description="Recogniser confidence, 0-1.")
+
+
+class Turn(Record):
+    """A stretch of speech by one speaker (consecutive words of theirs)."""
+
+    speaker: str = Field(description="Label of the speaker (see CallReport.speakers).")
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Speaker(Record):
+    """A speaker of the call."""
+
+    label: str = Field(description="Stable label used by turns and events, e.g. 'left', 'right', 'S0'.")
+    role: Role = "unknown"
+    channel: int | None = Field(default=None, description="Channel index when the speaker has a channel of their own.")
+
+
+class RoleDecision(Record):
+    """How the agent/customer roles were decided."""
+
+    method: Literal["configured", "content", "default", "none"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    agent: str | None = Field(default=None, description="Label of the speaker taken as the agent.")
+    reasons: list[str] = Field(default_factory=list)
+
+
+class SpeakerMetrics(Record):
+    """Per-speaker measurements."""
+
+    speaker: str
+    talk_time: float = Field(description="Seconds of speech (union of the speaker's turns).")
+    talk_share: float = Field(description="Share of all speech time, 0-1.")
+    words: int
+    wpm: float | None = Field(description="Words per minute over the speaker's speech time; null without speech.")
+    turns: int
+    extra: dict[str, Any] = Field(default_factory=dict, description="Further metrics added by later stages.")
+
+
+class CallMetrics(Record):
+    """Whole-call measurements."""
+
+    speech_time: float = Field(description="Seconds in which anyone speaks.")
+    overlap_time: float = Field(description="Seconds in which two or more speakers speak at once.")
+    silence_time: float = Field(description="Seconds in which nobody speaks (within the recording).")
+    longest_silence: float = Field(description="Longest stretch in which nobody speaks, seconds.")
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Metrics(Record):
+    speakers: list[SpeakerMetrics] = Field(default_factory=list)
+    call: CallMetrics
+
+
+class Event(Record):
+    """Something that happened at a moment of the call (overlap, silence, ...)."""
+
+    kind: str
+    start: float
+    end: float
+    speaker: str | None = None
+    target: str | None = Field(default=None, description="The other party, e.g. who was interrupted.")
+    detail: str = ""
+
+
+class Evidence(Record):
+    """A moment of the call that supports or counts against a score."""
+
+    start: float
+    end: float
+    speaker: str | None = None
+    quote: str = ""
+    why: str = ""
+    effect: Literal["positive", "negative", "neutral"] = "neutral"
+
+
+class ScoreComponent(Record):
+    name: str
+    value: float | None = Field(description="The measured value the sub-score comes from.")
+    unit: str = ""
+    score: float | None = Field(description="Sub-score 0-100; null when not scored.")
+    weight: float
+    reason: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Score(Record):
+    name: str
+    score: float | None = Field(description="0-100; null when not scored (see reason).")
+    reason: str = ""
+    components: list[ScoreComponent] = Field(default_factory=list)
+
+
+class CallInfo(Record):
+    """Identity and provenance of the analysed call."""
+
+    call_id: str
+    source: str = Field(description="Path of the audio file as given.")
+    source_sha256: str
+    duration: float = Field(description="Seconds.")
+    channels: int = Field(description="Channels in the file.")
+    sample_rate: int = Field(description="Sample rate of the file, Hz (analysis runs at 16 kHz).")
+    codec: str = ""
+    layout: Literal["dual", "mono", "duplicate_mono", "multi"] = Field(
+        description="dual: one speaker per channel; mono: one channel; duplicate_mono: channels carry the same signal; multi: more channels, mixed."
+    )
+    analysed_at: str = Field(description="ISO 8601 UTC time of the analysis.")
+    tool_version: str
+    asr_model: str
+    diarization: str = Field(description="Backend that decided who spoke when.")
+    roles: RoleDecision
+    config: dict[str, Any] = Field(default_factory=dict, description="The configuration used, as a mapping.")
+
+
+class CallReport(Record):
+    """Everything callreview knows about one call."""
+
+    schema_version: str = SCHEMA_VERSION
+    call: CallInfo
+    speakers: list[Speaker]
+    turns: list[Turn]
+    metrics: Metrics
+    events: list[Event] = Field(default_factory=list)
+    scores: list[Score] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def speaker(self, label: str) -> Speaker:
+        """Return the speaker with ``label``."""
+        for s in self.speakers:
+            if s.label == label:
+                return s
+        raise KeyError(label)
+
+    def role_of(self, label: str | None) -> Role:
+        """Return the role of the speaker ``label`` ("unknown" for None or unknown labels)."""
+        if label is None:
+            return "unknown"
+        for s in self.speakers:
+            if s.label == label:
+                return s.role
+        return "unknown"
+
+
+def dump_report(report: CallReport, indent: int | None = 1) -> str:
+    """Serialise a report to its JSON document.
+
+    Parameters
+    ----------
+    report : CallReport
+    indent : int or None
+        JSON indentation; None for the most compact form.
+
+    Returns
+    -------
+    str
+    """
+    return report.model_dump_json(indent=indent)
+
+
+def load_report(text: str | bytes, source: str = "<string>") -> CallReport:
+    """Parse a JSON document into a :class:`CallReport`.
+
+    Raises
+    ------
+    SchemaError
+        When the document is not a callreview report or has another schema version.
+    """
+    try:
+        report = CallReport.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise SchemaError(f"{source}: not a callreview report: {where}: {first.get('msg')}") from None
+    if report.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise SchemaError(
+            f"{source}: schema_version {report.schema_version} is not supported (this callreview reads {SCHEMA_VERSION})"
+        )
+    return report
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report document, generated from the records."""
+    schema = CallReport.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://callreview.dev/schema/call_report-{SCHEMA_VERSION}.json"
+    return schema
