@@ -46,6 +46,8 @@ class Turn(Record):
     end: float
     text: str
     words: list[Word] = Field(default_factory=list)
+    wpm: float | None = Field(default=None, description="Words per minute over the turn's speech time (pauses excluded).")
+    sentiment: float | None = Field(default=None, description="Sentiment of the turn's text, -1 (negative) to 1 (positive).")
 
 
 class Speaker(Record):
@@ -65,6 +67,30 @@ class RoleDecision(Record):
     reasons: list[str] = Field(default_factory=list)
 
 
+class PitchStats(Record):
+    """Fundamental frequency of one speaker over their own voiced speech."""
+
+    median_hz: float | None = Field(description="Median F0, Hz.")
+    sd_semitones: float | None = Field(description="Standard deviation of F0 in semitones around the speaker's median.")
+    range_semitones: float | None = Field(description="5th to 95th percentile of F0, semitones.")
+    voiced_seconds: float = Field(description="Seconds of voiced speech the figures come from.")
+
+
+class LoudnessStats(Record):
+    """Frame energy of one speaker over their own speech frames (compared with themself only)."""
+
+    median_dbfs: float | None = Field(description="Median frame energy, dBFS.")
+    sd_db: float | None = Field(description="Standard deviation of frame energy, dB.")
+
+
+class LatencyStats(Record):
+    """Response latency: end of a customer turn to the start of the agent's next turn."""
+
+    n: int = 0
+    median: float | None = Field(default=None, description="Seconds; negative when the agent started before the customer ended.")
+    p90: float | None = Field(default=None, description="90th percentile, seconds.")
+
+
 class SpeakerMetrics(Record):
     """Per-speaker measurements."""
 
@@ -74,7 +100,13 @@ class SpeakerMetrics(Record):
     words: int
     wpm: float | None = Field(description="Words per minute over the speaker's speech time; null without speech.")
     turns: int
-    extra: dict[str, Any] = Field(default_factory=dict, description="Further metrics added by later stages.")
+    longest_monologue: float = Field(default=0.0, description="Longest turn, seconds.")
+    questions: int = Field(default=0, description="Turns containing a question.")
+    interruptions_made: int = 0
+    interrupted: int = Field(default=0, description="Times this speaker was interrupted.")
+    backchannels: int = Field(default=0, description="Backchannels this speaker gave while listening.")
+    pitch: PitchStats | None = None
+    loudness: LoudnessStats | None = None
 
 
 class CallMetrics(Record):
@@ -84,7 +116,13 @@ class CallMetrics(Record):
     overlap_time: float = Field(description="Seconds in which two or more speakers speak at once.")
     silence_time: float = Field(description="Seconds in which nobody speaks (within the recording).")
     longest_silence: float = Field(description="Longest stretch in which nobody speaks, seconds.")
-    extra: dict[str, Any] = Field(default_factory=dict)
+    overlaps: int = 0
+    interruptions: int = 0
+    backchannels: int = 0
+    silences: int = 0
+    dead_air: int = 0
+    holds: int = 0
+    latency: LatencyStats | None = None
 
 
 class Metrics(Record):
@@ -101,6 +139,30 @@ class Event(Record):
     speaker: str | None = None
     target: str | None = Field(default=None, description="The other party, e.g. who was interrupted.")
     detail: str = ""
+
+
+class Contour(Record):
+    """Display contours of one speaker, sampled at ``rate_hz`` from ``start``; null where not speaking/unvoiced."""
+
+    speaker: str
+    rate_hz: float = 10.0
+    start: float = 0.0
+    pitch_st: list[float | None] = Field(default_factory=list, description="Pitch, semitones relative to the speaker's median.")
+    loudness_db: list[float | None] = Field(default_factory=list, description="Frame energy, dBFS.")
+
+
+class Cue(Record):
+    """A language cue found in the transcript (acknowledgement, policy hiding, ...)."""
+
+    kind: str
+    speaker: str
+    turn: int = Field(description="Index into CallReport.turns.")
+    start: float
+    end: float
+    quote: str = Field(description="The words that matched.")
+    method: Literal["pattern", "semantic", "rule"] = "pattern"
+    matched: str = Field(description="The rubric pattern or example phrase that matched.")
+    similarity: float | None = None
 
 
 class Evidence(Record):
@@ -161,6 +223,8 @@ class CallReport(Record):
     turns: list[Turn]
     metrics: Metrics
     events: list[Event] = Field(default_factory=list)
+    contours: list[Contour] = Field(default_factory=list)
+    cues: list[Cue] = Field(default_factory=list)
     scores: list[Score] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
