@@ -117,18 +117,3 @@ def mono_signal(samples: np.ndarray, layout: Layout) -> np.ndarray:
         return samples[list(layout.channels)].mean(axis=0).astype(np.float32)
     return samples[layout.channels[0]]
 
-
-def is_bleed(own_db: np.ndarray, other_db: np.ndarray, start: float, end: float, margin_db: float, frame: float = FRAME) -> bool:
-    """True when speech heard on a channel in ``[start, end]`` is cross-talk from the other.
-
-    Compares the loudest frames of the span on the two channels: when the own
-    channel is ``margin_db`` or more below the other, the words came through
-    from the other side.
-    """
-    i0 = max(0, int(start / frame))
-    i1 = max(i0 + 1, int(np.ceil(end / frame)))
-    own = own_db[i0:i1]
-    other = other_db[i0:i1]
-    if len(own) == 0 or len(other) == 0:
-        return False
-    return float(np.percentile(own, 90)) < float(np.percentile(other, 90)) - margin_db
