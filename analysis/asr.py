@@ -152,6 +152,9 @@ class Transcriber:
         """
         if signal.size == 0 or not np.any(signal):
             return []
+        peak = float(np.abs(signal).max())
+        if peak < 0.1:  # quiet recordings: the VAD and the recogniser work on a level-normalised copy
+            signal = signal * np.float32(0.5 / peak)
         segments, _info = self.model.transcribe(
             np.ascontiguousarray(signal, dtype=np.float32),
             language=self.cfg.language,

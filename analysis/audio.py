@@ -125,6 +125,36 @@ def _decode_av(path: Path) -> tuple[np.ndarray, int, str]:
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate, codec
 
 
+def condition(data: np.ndarray) -> list[str]:
+    """Repair what can be repaired in place (DC offset) and describe recording faults.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        (channels, n) float32, modified in place.
+
+    Returns
+    -------
+    list of str
+        Warnings for the report: DC offset removed, clipping, very quiet channels.
+    """
+    notes: list[str] = []
+    for c in range(data.shape[0]):
+        x = data[c]
+        mean = float(x.mean(dtype=np.float64))
+        if abs(mean) > 0.01:
+            x -= np.float32(mean)
+            notes.append(f"channel {c}: DC offset of {mean:+.3f} removed")
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        if peak > 0:
+            clipped = float(np.mean(np.abs(x) >= 0.999 * peak)) if peak >= 0.98 else 0.0
+            if clipped > 0.001:
+                notes.append(f"channel {c}: {clipped * 100:.1f} % of samples clipped; loudness figures are unreliable")
+            if 0 < peak < 10 ** (-40 / 20):
+                notes.append(f"channel {c}: very quiet recording (peak {20 * np.log10(peak):.0f} dBFS)")
+    return notes
+
+
 def load_audio(
     path: str | Path,
     sample_rate: int = ANALYSIS_RATE,
@@ -190,6 +220,7 @@ def load_audio(
         data = np.where(finite, data, 0.0).astype(np.float32)
         warnings.append(f"{bad} non-finite samples (NaN/Inf) set to silence")
 
+    warnings.extend(condition(data))
     duration = data.shape[1] / rate
     if duration < min_duration:
         raise AudioError(str(path), f"too short to analyse ({duration:.2f} s; at least {min_duration:g} s needed)")

@@ -183,3 +183,39 @@ def test_non_finite_samples_repaired(tmp_path: Path, speech) -> None:
     audio = load_audio(p)
     assert np.isfinite(audio.samples).all()
     assert any("non-finite" in w for w in audio.warnings)
+
+
+def test_dc_offset_removed_and_reported(tmp_path: Path, speech) -> None:
+    x, sr = speech
+    p = tmp_path / "dc.wav"
+    sf.write(p, 0.5 * x + 0.3, sr, subtype="FLOAT")
+    audio = load_audio(p)
+    assert abs(float(audio.samples.mean())) < 0.005
+    assert any("DC offset" in w for w in audio.warnings)
+
+
+def test_clipping_reported(tmp_path: Path, speech) -> None:
+    x, sr = speech
+    p = tmp_path / "clip.wav"
+    sf.write(p, np.clip(8 * x, -1, 1), sr, subtype="PCM_16")
+    assert any("clipped" in w for w in load_audio(p).warnings)
+
+
+def test_very_quiet_reported(tmp_path: Path, speech) -> None:
+    x, sr = speech
+    p = tmp_path / "quiet.wav"
+    sf.write(p, x * 10 ** (-50 / 20), sr, subtype="PCM_24")
+    audio = load_audio(p)
+    assert any("very quiet" in w for w in audio.warnings)
+    assert np.abs(audio.samples).max() > 0
+
+
+def test_96k_24bit_six_channels(tmp_path: Path, speech) -> None:
+    import soxr
+
+    x, sr = speech
+    y = soxr.resample(x, sr, 96000)
+    p = tmp_path / "six.wav"
+    sf.write(p, np.stack([y] * 6, axis=1), 96000, subtype="PCM_24")
+    audio = load_audio(p)
+    assert audio.channels == 6 and audio.source_rate == 96000 and audio.sample_rate == 16000
