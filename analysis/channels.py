@@ -16,7 +16,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FRAME = 0.025  # seconds
-SILENT_DBFS = -60.0
+SILENT_DBFS = -90.0  # digital silence; quieter channels are judged relative to each other
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Subcommands
 -----------
 analyze FILE...    analyse recordings, write ``<call-id>.json`` per call, print a summary
 schema             print (or ``--write``) the JSON Schema of the report document
+batch INPUT...     analyse a call archive into a folder of reports plus a catalog (resumable)
+failures DIR       list the calls a batch could not analyse, with the reason
+export DIR         write the catalog's tables as CSV or Parquet for BI tools
 
 Exit codes: 0 success, 1 some calls failed, 2 usage or configuration error.
 """
@@ -30,12 +33,32 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "call_report.schema.json"
 DEFAULT_OUT = "callreview-results"
 
 
+def _speakers_arg(text: str) -> str | int:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto' or a number of speakers") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} speakers: give 1 or more, or 'auto'")
+    return value
+
+
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="configuration file (TOML); defaults work offline")
     p.add_argument("--model", metavar="M", help="faster-whisper model name or local directory (default tiny.en, bundled)")
     p.add_argument("--agent-channel", choices=["auto", "left", "right"], help="dual-channel calls: the agent's channel")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where ASR runs (default auto)")
     p.add_argument("--compute-type", metavar="T", help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)")
+    p.add_argument("--no-redact", action="store_true", help="keep PII (card numbers, phone numbers, e-mails...) in the report's texts; the report says 'unredacted'")
+    p.add_argument("--redact-audio", action="store_true", help="also write <out>/<call-id>.redacted.wav with the PII spans silenced")
+    p.add_argument("--rubric", metavar="FILE", help="scoring rubric (TOML): cue phrases, thresholds, weights (default: the shipped rubric)")
+    p.add_argument("--speakers", type=_speakers_arg, metavar="auto|N", help="mono calls: number of speakers (default 2), or 'auto' to estimate it")
+    p.add_argument(
+        "--diarization", choices=["auto", "cluster", "pyannote"],
+        help="mono calls: who-spoke-when backend (default auto: pyannote if its pipeline loads, else the offline cluster backend)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the report document")
     p.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_PATH.relative_to(Path(__file__).parent.parent)}")
+    _add_batch_commands(sub, common)
+
+    p = sub.add_parser("dashboard", parents=[common], help="open the review dashboard on a batch output folder",
+                       description="Serve the Streamlit dashboard (Calls, Call review, Analyse a call, Agent coaching, Team overview) for DIR.")
+    p.add_argument("dir", metavar="DIR", help="a batch output folder (callreview batch ... --out DIR)")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     return parser
 
 
@@ -65,6 +95,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
             "asr.device": getattr(args, "device", None),
             "asr.compute_type": getattr(args, "compute_type", None),
             "roles.agent_channel": getattr(args, "agent_channel", None),
+            "privacy.redact": False if getattr(args, "no_redact", False) else None,
+            "privacy.audio": True if getattr(args, "redact_audio", False) else None,
+            "scoring.rubric": getattr(args, "rubric", None),
+            "diarization.speakers": getattr(args, "speakers", None),
+            "diarization.backend": getattr(args, "diarization", None),
         }
     )
 
@@ -101,6 +136,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         try:
             report = analyzer.analyze(path)
             out = write_report(report, args.out)
+            if cfg.privacy.audio:
+                from .redact_audio import write_report_audio
+
+                write_report_audio(report, path, args.out, cfg.privacy)
         except ModelUnavailableError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -137,6 +176,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.launch import serve
+
+    return serve(args.dir, host=args.host, port=args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -150,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_analyze(args)
         if args.command == "schema":
             return cmd_schema(args)
+        if args.command in BATCH_COMMANDS:
+            return BATCH_COMMANDS[args.command](args)
+        if args.command == "dashboard":
+            return cmd_dashboard(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -161,6 +210,130 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+# --- batch, failures, export (issue 6) ------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
+
+
+def _add_batch_commands(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "batch", parents=[common], help="analyse a call archive into a folder with a catalog (resumable)",
+        description="Analyse every recording found into DIR: <call-id>.json per call and catalog.sqlite. "
+        "Re-running skips calls already done with the same settings; exit 0 all done, 1 some failed, 2 usage error, 130 interrupted.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="folders (searched recursively), quoted globs ('calls/**/*.wav'), audio files, or manifest CSVs "
+                   "(columns: path, and optionally call_id, agent, team, started_at, agent_channel, language)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder: reports, catalog.sqlite, lock file")
+    p.add_argument("--workers", type=_positive_int, metavar="N", help="calls analysed in parallel (default 1); CPU threads are split between them")
+    p.add_argument("--engine", choices=["local", "ray"], help="local worker processes (default) or Ray tasks (pip install 'callreview[ray]')")
+    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to use ('auto', ray://HEAD:10001; implies --engine ray); default: a local Ray instance")
+    p.add_argument("--name-pattern", metavar="PATTERN", help="metadata from file names, e.g. '{agent}_{date}_{call_id}.wav'")
+    p.add_argument("--force", action="store_true", help="analyse every call again, even those done with the same settings")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="analyse at most N calls in this run (done calls are not counted)")
+    p.add_argument("--fail-fast", action="store_true", help="stop starting calls after the first failure")
+    p.add_argument("--json-progress", action="store_true", help="print one JSON line per call on stdout (the summary goes to stderr)")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    _add_analysis_options(p)
+
+    p = sub.add_parser("failures", parents=[common], help="list the calls a batch could not analyse",
+                       description="List the files that failed in the batch folder DIR, with the reason. Exit 0 none, 1 some.")
+    p.add_argument("dir", metavar="DIR", help="a batch output folder")
+    p.add_argument("--all", action="store_true", help="also list failures that a later run resolved")
+    p.add_argument("--detail", action="store_true", help="also print the error detail (traceback)")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="table (default) or one JSON object per line")
+
+    p = sub.add_parser("export", parents=[common], help="write the catalog's tables as CSV or Parquet",
+                       description="Write calls, components, events and turns of the batch folder DIR's catalog for BI tools.")
+    p.add_argument("dir", metavar="DIR", help="a batch output folder")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)")
+    p.add_argument("--to", metavar="FOLDER", help="where to write the files (default DIR/export)")
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    import signal
+
+    from .batch import BatchProgress, format_summary, run_batch
+
+    cfg = config_from_args(args).with_overrides(
+        {
+            "batch.workers": args.workers,
+            "batch.engine": args.engine or ("ray" if args.ray_address else None),
+            "batch.ray_address": args.ray_address,
+            "batch.name_pattern": args.name_pattern,
+        }
+    )
+    progress = BatchProgress(bar=args.progress or sys.stderr.isatty(), json_stream=sys.stdout if args.json_progress else None)
+
+    def _terminate(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        summary = run_batch(args.inputs, args.out, cfg, force=args.force, limit=args.limit, fail_fast=args.fail_fast, observer=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"interrupted: finished calls are saved in {args.out}; run the same command again to continue", file=sys.stderr)
+        return 130
+    except ModelUnavailableError as exc:
+        progress.close()
+        print(f"error: {exc}; the batch stopped, no call was marked failed", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.close()
+    print(format_summary(summary), file=sys.stderr if args.json_progress else sys.stdout)
+    return 1 if summary.failed else 0
+
+
+def cmd_failures(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .catalog import Catalog
+
+    with Catalog.open(args.dir, readonly=True) as cat:
+        rows = cat.failures(include_resolved=args.all)
+    unresolved = [r for r in rows if r.resolved_at is None]
+    if args.format == "json":
+        for r in rows:
+            d = asdict(r)
+            if not args.detail:
+                d.pop("detail")
+            print(json.dumps(d))
+        return 1 if unresolved else 0
+    if not rows:
+        print(f"no failures in {args.dir}")
+        return 0
+    for r in rows:
+        state = f"resolved {r.resolved_at}" if r.resolved_at else f"failed {r.attempts} time(s), last {r.at}"
+        print(f"{r.path}  [{state}]")
+        print(f"  {r.reason}")
+        if args.detail and r.detail:
+            print("  " + r.detail.rstrip().replace("\n", "\n  "))
+    print(f"{len(unresolved)} file(s) failed" + (f", {len(rows) - len(unresolved)} resolved" if args.all else "")
+          + "; fix or remove them and run the batch again")
+    return 1 if unresolved else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_catalog
+
+    for t in export_catalog(args.dir, args.format, args.to):
+        print(f"{t.path}  ({t.rows} rows)")
+    return 0
+
+
+BATCH_COMMANDS = {"batch": cmd_batch, "failures": cmd_failures, "export": cmd_export}
 
 
 if __name__ == "__main__":

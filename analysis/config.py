@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import ConfigError
 
@@ -46,8 +46,8 @@ class AsrConfig(Section):
     vad_filter: bool = True
     cpu_threads: int = Field(0, description="0: all cores.")
     bleed_db: float = Field(
-        15.0,
-        description="Dual-channel: a word is dropped as cross-talk when its own channel is this many dB quieter than the other.",
+        10.0,
+        description="Dual-channel: a channel's frames this many dB quieter than the other channel's are cross-talk, not its speaker.",
     )
 
 
@@ -104,25 +104,239 @@ class MetricsConfig(Section):
 
 
 class DiarizationConfig(Section):
-    """Who spoke when in mono calls (dual-channel calls are split by channel)."""
+    """Who spoke when in mono calls (dual-channel calls are always split by channel).
 
-    backend: Literal["auto", "channels", "pyannote", "cluster"] = "auto"
+    Backends: ``channels`` (one speaker per channel), ``pyannote`` (a pyannote.audio
+    pipeline), ``cluster`` (offline: Silero voice activity, GE2E speaker embeddings,
+    spectral clustering, smoothing). ``auto``: channels for dual-channel calls; for
+    mono calls pyannote when its pipeline can be loaded, else cluster (with a warning).
+    """
+
+    backend: Literal["auto", "channels", "pyannote", "cluster"] = Field(
+        "auto",
+        description="auto: channels for dual-channel calls; mono: pyannote if usable, else cluster (warning in the report).",
+    )
+    speakers: Literal["auto"] | int = Field(
+        2, description="Speakers in a call: a number (2 for a call), or 'auto' to estimate it within min_speakers..max_speakers."
+    )
+    min_speakers: int = Field(1, ge=1, description="speakers = 'auto': fewest speakers considered.")
+    max_speakers: int = Field(4, ge=1, description="speakers = 'auto': most speakers considered.")
+    pyannote_pipeline: str = Field(
+        "pyannote/speaker-diarization-community-1",
+        description="pyannote.audio pipeline: a Hugging Face model id, a local directory holding config.yaml, or a config.yaml file.",
+    )
+    hf_token: SecretStr | None = Field(
+        None,
+        description="Hugging Face token for gated pyannote pipelines; prefer the HF_TOKEN environment variable "
+        "(used when this is unset). Masked in reports.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where diarisation models run (auto: CUDA when available).")
+    vad_onset: float = Field(0.5, gt=0, lt=1, description="cluster: Silero speech probability that starts speech.")
+    vad_offset: float = Field(0.25, gt=0, lt=1, description="cluster: speech goes on until the probability falls below this.")
+    vad_grow_db: float = Field(
+        10.0,
+        ge=0,
+        description="cluster: speech is extended over adjacent frames at least this many dB above the recording's noise floor "
+        "(soft, far-field speech Silero misses); 0 turns this off.",
+    )
+    vad_bridge: float = Field(0.6, ge=0, description="cluster: pauses up to this long inside one person's speech are bridged, seconds.")
+    vad_pad: float = Field(0.1, ge=0, description="cluster: speech regions are widened by this much on each side, seconds.")
+    min_speech: float = Field(0.1, ge=0, description="cluster: speech regions shorter than this are dropped, seconds.")
+    window: float = Field(1.5, gt=0.2, description="cluster: length of the windows clustered into speakers, seconds.")
+    window_step: float = Field(0.5, gt=0, description="cluster: step between those windows, seconds.")
+    short_window: float = Field(
+        0.75,
+        ge=0,
+        description="cluster: the first this-many seconds of each window are also embedded (same pass) to place speaker changes "
+        "more precisely (0: off), seconds.",
+    )
+    switch_penalty: float = Field(
+        3.0,
+        ge=0,
+        description="cluster: smoothing; evidence needed to switch speaker (in 0.05 s frames of a clear preference); "
+        "higher removes more short flips.",
+    )
+    overlap_seam: float = Field(
+        0.1,
+        ge=0,
+        description="cluster: at a speaker change inside continuous speech both speakers are kept for this long on each "
+        "side (overlapping talk at turn exchanges), seconds; 0: no overlap.",
+    )
+
+    def model_post_init(self, __context: Any) -> None:
+        if isinstance(self.speakers, int) and (isinstance(self.speakers, bool) or self.speakers < 1):
+            raise ConfigError(f"key 'diarization.speakers': {self.speakers!r} is not 'auto' or a number of speakers (1 or more)")
+        if self.min_speakers > self.max_speakers:
+            raise ConfigError(
+                f"key 'diarization.min_speakers': {self.min_speakers} is more than max_speakers ({self.max_speakers})"
+            )
 
 
 class ProsodyConfig(Section):
-    """Pitch, loudness and pace per speaker."""
+    """Pitch, loudness and pace per speaker, each measured on the speaker's own speech."""
+
+    hop: float = Field(0.01, gt=0, le=0.05, description="Frame step of pitch, loudness and activity, seconds.")
+    fmin: float = Field(60.0, gt=0, description="Lowest F0 searched, Hz.")
+    fmax: float = Field(500.0, gt=0, description="Highest F0 searched, Hz.")
+    pitch_window: float = Field(0.04, gt=0, description="YIN integration window, seconds.")
+    yin_threshold: float = Field(0.15, gt=0, lt=1, description="YIN absolute threshold: the first dip of d' below it gives the period.")
+    voicing_threshold: float = Field(
+        0.5, gt=0, le=1, description="A frame is voiced when its YIN aperiodicity (d' at the chosen lag) is below this."
+    )
+    octave_window: float = Field(
+        0.5, ge=0, description="Octave-error pass: each frame takes the YIN dip nearest the median pitch within +- this many seconds (0: off)."
+    )
+    min_voiced: float = Field(0.03, ge=0, description="Voiced runs shorter than this are dropped, seconds.")
+    max_voiced_gap: float = Field(
+        0.15, ge=0, description="Unvoiced gaps up to this long between voiced frames of similar pitch are bridged, seconds."
+    )
+    loudness_window: float = Field(0.03, gt=0, description="RMS window of the frame level, seconds.")
+    activity_snr_db: float = Field(12.0, description="Speech frames are at least this far above the signal's noise floor (10th percentile of frame levels), dB.")
+    activity_range_db: float = Field(40.0, description="Speech frames are at most this far below the speaker's loud speech (95th percentile), dB.")
+    bleed_db: float = Field(
+        15.0, description="Dual-channel: a frame this many dB quieter than the other channel is the other party leaking across, not speech."
+    )
+    activity_min_run: float = Field(0.05, ge=0, description="Shortest run of activity kept, seconds.")
+    activity_bridge: float = Field(0.15, ge=0, description="Gaps in activity up to this long are filled, seconds.")
+    turn_pad: float = Field(
+        0.5, ge=0, description="A turn's own activity is looked for this far outside its recognised words; its span is snapped to that activity, seconds."
+    )
+    smoothing_window: float = Field(
+        1.0, gt=0, description="Pitch-rise and raised-voice level: median over the speaker's frames in a centred window this long, seconds."
+    )
+    baseline_window: float = Field(120.0, gt=0, description="Running baseline: median over the speaker's own frames in this many preceding seconds.")
+    baseline_min: float = Field(
+        5.0, ge=0, description="Until the speaker has this many seconds of frames before a moment, their whole-call median is the baseline, seconds."
+    )
+    pitch_rise_st: float = Field(4.0, gt=0, description="Pitch rise: smoothed pitch at least this many semitones above the speaker's baseline.")
+    pitch_rise_min: float = Field(1.0, gt=0, description="Pitch rise: lasting at least this long, seconds.")
+    raised_voice_db: float = Field(6.0, gt=0, description="Raised voice: smoothed level at least this many dB above the speaker's baseline.")
+    raised_voice_min: float = Field(1.0, gt=0, description="Raised voice: lasting at least this long, seconds.")
+    hysteresis: float = Field(
+        0.3, ge=0, lt=1, description="A pitch-rise or raised-voice stretch, once started, goes on while it stays above (1 - this) times its threshold."
+    )
+    fast_speech_ratio: float = Field(
+        1.4, gt=1, description="Fast speech: a turn at this many times the speaker's usual (median turn) syllable rate or more."
+    )
+    fast_speech_wpm: float = Field(
+        270.0, gt=0, description="Fast speech: a turn of at least twice fast_speech_min_words words at this many words per minute or more, whatever the speaker's usual pace."
+    )
+    fast_speech_min_words: int = Field(6, ge=1, description="Fast speech: turns with fewer words are not judged.")
+    contour_rate: float = Field(10.0, gt=0, le=100, description="Samples per second of the display contours.")
 
 
 class ConversationConfig(Section):
-    """Interruptions, backchannels, silences, holds and latency."""
+    """Interruptions, backchannels, silences, holds and latency, from turns and per-speaker activity."""
+
+    overlap_min: float = Field(0.2, ge=0, description="Both speaking at least this long is an overlap event, seconds.")
+    interruption_min_overlap: float = Field(0.5, ge=0, description="Interruption: B talks over A at least this long, seconds ...")
+    interruption_yield: float = Field(1.0, ge=0, description="... or A stops within this long after B starts, seconds.")
+    interruption_min_into_turn: float = Field(
+        0.5, ge=0, description="B must start at least this long after A started (starting together is an overlap, not an interruption), seconds."
+    )
+    backchannel_max_words: int = Field(3, ge=1, description="Backchannel: at most this many words.")
+    backchannel_max_duration: float = Field(1.5, gt=0, description="Backchannel: at most this long, seconds.")
+    backchannel_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "mm-hmm", "mhm", "mm", "hmm", "uh-huh", "uh huh", "yeah", "yes", "yep", "yup", "right", "all right",
+            "alright", "okay", "ok", "i see", "sure", "got it", "i understand", "exactly", "of course", "true",
+            "oh", "ah", "wow", "really", "great", "good", "fine", "correct", "indeed", "no", "uh", "um",
+        ],
+        description="Backchannel vocabulary: every word of a backchannel must come from these phrases.",
+    )
+    backchannel_from_voice: bool = Field(
+        True,
+        description="Dual-channel: a short voiced burst on the listener's own channel with no recognised words, while the other keeps talking, is a backchannel.",
+    )
+    silence_min: float = Field(2.0, gt=0, description="Both silent at least this long is a silence, seconds.")
+    dead_air_min: float = Field(5.0, gt=0, description="A silence at least this long that is not a hold is dead air, seconds.")
+    hold_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "on hold", "on a hold", "on a brief hold", "on a short hold", "on a quick hold", "on a little hold",
+            "hold the line", "hold for a moment", "hold for a minute", "hold for a second", "hold on a moment",
+            "hold on a second", "hold on a minute", "right back", "be back", "bear with me", "one moment",
+            "just a moment", "give me a moment", "give me a minute", "give me a second", "just a second",
+            "place you on", "put you on",
+        ],
+        description="An agent turn containing one of these asks for or announces a hold.",
+    )
+    hold_return_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "thank you for holding", "thanks for holding", "thank you for waiting", "thanks for waiting",
+            "thank you for your patience", "thanks for your patience", "sorry for the wait", "sorry to keep you waiting",
+            "sorry for keeping you waiting", "thank you for bearing with me", "thanks for bearing with me",
+        ],
+        description="An agent turn right after a silence starting with one of these shows the silence was a hold.",
+    )
+    hold_lookback: float = Field(
+        20.0, ge=0, description="A silence is a hold when an agent hold phrase ended at most this long before it, seconds."
+    )
+    question_openers: list[str] = Field(
+        default_factory=lambda: [
+            "can you", "could you", "would you", "will you", "do you", "did you", "are you", "is it", "is there",
+            "is that", "have you", "may i", "can i", "could i", "shall i", "how can", "how may", "how do", "how much",
+            "how long", "what can", "what is your", "what's your", "when did", "when will", "where did", "why did",
+        ],
+        description="A sentence starting with one of these is a question even when the transcript has no question mark.",
+    )
 
 
 class ScoringConfig(Section):
-    """Behaviour scores."""
+    """Language cues, behaviour scores (calm tone, active listening, empathy) and customer de-escalation."""
+
+    enabled: bool = Field(True, description="False: no cues, sentiment or scores (faster; report.scores stays empty).")
+    rubric: str | None = Field(
+        None, description="Rubric file (TOML) with the cue phrases, thresholds and weights; null: the shipped default rubric."
+    )
+    semantic: bool = Field(
+        True,
+        description="Also find cues by meaning with the bundled sentence-embedding model (all-MiniLM-L6-v2); false: phrase patterns only.",
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="Where the sentence-embedding model runs.")
 
 
 class PrivacyConfig(Section):
-    """PII redaction."""
+    """PII redaction: what is masked in every text of the report and, on request, silenced in a copy of the audio."""
+
+    redact: bool = Field(
+        True,
+        description="Mask PII in every text of the report. False (--no-redact): found and counted, left in the text; the report says 'unredacted'.",
+    )
+    kinds: list[Literal["card", "cvv", "expiry", "ssn", "phone", "email", "dob"]] = Field(
+        default_factory=lambda: ["card", "cvv", "expiry", "ssn", "phone", "email", "dob"],
+        description="Kinds of PII looked for: payment card numbers, card security codes, card expiry dates, US social security numbers, phone numbers, e-mail addresses, dates of birth.",
+    )
+    audio: bool = Field(
+        False, description="Also write <out>/<call_id>.redacted.wav with the PII spans silenced (--redact-audio)."
+    )
+    audio_channels: Literal["speaker", "all"] = Field(
+        "speaker",
+        description="Dual-channel calls: silence a span on the speaker's own channel only, or on every channel (also removes cross-talk).",
+    )
+    audio_pad: float = Field(
+        0.2, ge=0, le=2, description="Seconds silenced beyond each end of a span in the audio copy (word timings are approximate)."
+    )
+    max_gap: float = Field(6.0, gt=0, description="Longest pause inside one spoken number (a card number read in groups), seconds.")
+
+
+class BatchConfig(Section):
+    """Batch runs over call archives (``callreview batch``). None of these change a call's result."""
+
+    workers: int = Field(1, ge=1, description="Worker processes (local engine) or calls in parallel (Ray); each loads its models once.")
+    engine: Literal["local", "ray"] = Field("local", description="local: worker processes on this machine; ray: Ray tasks (pip install 'callreview[ray]').")
+    name_pattern: str | None = Field(
+        None,
+        description="Metadata from file names, e.g. '{agent}_{date}_{call_id}.wav' or '{team}/{agent}/{*}.wav'; "
+        "fields: call_id, agent, team, date, time, started_at, agent_channel, language; {*} matches anything.",
+    )
+    ray_address: str | None = Field(None, description="Ray cluster to join ('auto', 'ray://head:10001'); null: start a local Ray instance.")
+    ray_cpus_per_call: float = Field(1.0, gt=0, description="CPUs each call's Ray task asks for (also its ASR threads).")
+    ray_gpus_per_call: float = Field(
+        1.0, ge=0, description="GPUs each call's Ray task asks for when the cluster has GPUs (a fraction shares one GPU); 0: never ask."
+    )
+    ray_ship_audio: bool = Field(
+        True, description="Ray: the driver sends each file's bytes with its task (no shared storage needed); false: tasks read the path."
+    )
 
 
 class Config(Section):
@@ -138,6 +352,7 @@ class Config(Section):
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Config":

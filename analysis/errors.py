@@ -38,6 +38,10 @@ class ConfigError(CallReviewError):
     """A configuration file or option is invalid."""
 
 
+class RubricError(ConfigError):
+    """A scoring rubric file is missing or invalid (the message names the key and line)."""
+
+
 class ModelUnavailableError(CallReviewError):
     """A model (ASR, diarisation, embedding) cannot be loaded."""
 
@@ -48,3 +52,15 @@ class OutputError(CallReviewError):
 
 class SchemaError(CallReviewError):
     """A report document does not match the callreview JSON schema."""
+
+
+class BatchInputError(ConfigError):
+    """A batch input (folder, glob, manifest CSV, file-name pattern) is unusable; nothing was analysed."""
+
+
+class BatchLockedError(ConfigError):
+    """Another ``callreview batch`` is writing the same output folder."""
+
+
+class CatalogError(CallReviewError):
+    """The catalog database (``catalog.sqlite``) cannot be opened, read or upgraded."""

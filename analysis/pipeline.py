@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .activity import channel_activity, snap_turns, words_in_activity
 from .asr import Transcriber
 from .audio import Audio, file_sha256, load_audio
-from .channels import Layout, detect_layout, frame_db, is_bleed, mono_signal
+from .channels import Layout, detect_layout, frame_db, mono_signal
 from .config import Config
 from .metrics import basic_metrics
 from .records import CallInfo, CallReport, Speaker, Word
@@ -51,6 +52,9 @@ class Analyzer:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
         self.transcriber = Transcriber(self.config.asr)
+        from .scoring import ScoringStage  # rubric read now (bad rubric fails early); embedding model on first use
+
+        self._scoring = ScoringStage(self.config.scoring) if self.config.scoring.enabled else None
 
     def analyze(self, path: str | Path, call_id: str | None = None, progress: Progress | None = None) -> CallReport:
         """Analyse one recording.
@@ -88,18 +92,22 @@ class Analyzer:
 
         step("transcribe")
         if layout.kind == "dual":
-            speakers, words = self._dual_channel_words(audio, layout, warnings)
+            speakers, words, activity = self._dual_channel_words(audio, layout, warnings)
             diarization = "channels"
             agent_channel = {"left": 0, "right": 1}.get(cfg.roles.agent_channel)
         else:
             speakers, words = self._mono_words(audio, layout, warnings)
-            diarization = "none"
+            diarization = self._mono_diarization
             agent_channel = None
             if cfg.roles.agent_channel != "auto":
                 warnings.append("agent channel option ignored: the call is not dual-channel")
 
         step("turns")
         turns = build_turns(words, cfg.turns)
+        if not turns:
+            warnings.append("no speech recognised: the recording is silent, noise or music; nothing to score")
+        if layout.kind == "dual":
+            turns = snap_turns(turns, activity)
         speakers, roles = decide_roles(speakers, turns, cfg.roles, agent_channel)
         if roles.method == "content" and roles.confidence < 0.6:
             warnings.append(f"agent/customer roles uncertain (confidence {roles.confidence:.2f})")
@@ -108,7 +116,19 @@ class Analyzer:
         metrics = basic_metrics(speakers, turns, audio.duration)
         events: list = []
         # [stage: prosody + conversation] (issue 4)
+        from .dynamics import analyse_dynamics
+
+        step("prosody")
+        dynamics = analyse_dynamics(
+            self._speaker_signals(audio, layout, speakers), speakers, turns, metrics, audio.duration, cfg.prosody, cfg.conversation
+        )
+        events.extend(dynamics.events)
+        contours = dynamics.contours
         # [stage: cues + scores] (issue 5)
+        cues, scores, rubric_id = [], [], None
+        if self._scoring is not None:
+            step("scores")
+            turns, cues, scores, rubric_id = self._scoring.apply(speakers, turns, metrics, events, contours, audio.duration)
         info = CallInfo(
             call_id=call_id or call_id_for(path),
             source=str(path),
@@ -124,32 +144,77 @@ class Analyzer:
             diarization=diarization,
             roles=roles,
             config=cfg.to_dict(),
+            rubric=rubric_id,
         )
-        report = CallReport(call=info, speakers=speakers, turns=turns, metrics=metrics, events=events, warnings=warnings)
-        # [stage: redaction] (issue 8)
+        report = CallReport(call=info, speakers=speakers, turns=turns, metrics=metrics, events=events, contours=contours, cues=cues, scores=scores, warnings=warnings)
+        from .redact import redact_report  # [stage: redaction] (issue 8)
+
+        step("redaction")
+        report, _pii = redact_report(report, cfg.privacy)
         log.info("%s analysed in %.1f s (%.1fx real time)", path, time.perf_counter() - t0, audio.duration / max(1e-9, time.perf_counter() - t0))
         return report
 
-    def _dual_channel_words(self, audio: Audio, layout: Layout, warnings: list[str]) -> tuple[list[Speaker], dict[str, list[Word]]]:
-        """Transcribe each channel on its own; drop words that are cross-talk from the other channel."""
+    def _dual_channel_words(
+        self, audio: Audio, layout: Layout, warnings: list[str]
+    ) -> tuple[list[Speaker], dict[str, list[Word]], dict[str, list[tuple[float, float]]]]:
+        """Transcribe each channel on its own; drop words that are cross-talk from the other channel.
+
+        Returns the speakers, their words, and where each one's channel carries their voice.
+        """
         sr = audio.sample_rate
         levels = [frame_db(audio.samples[c], sr) for c in layout.channels]
         speakers = [Speaker(label=CHANNEL_LABELS[c], channel=c) for c in layout.channels]
+        activity = {
+            CHANNEL_LABELS[c]: channel_activity(levels[i], levels[1 - i], bleed_margin_db=self.config.asr.bleed_db)
+            for i, c in enumerate(layout.channels)
+        }
         words: dict[str, list[Word]] = {}
         dropped = 0
-        for i, c in enumerate(layout.channels):
+        for c in layout.channels:
+            label = CHANNEL_LABELS[c]
             got = self.transcriber.transcribe(audio.samples[c])
-            other = levels[1 - i]
-            kept = [w for w in got if not is_bleed(levels[i], other, w.start, w.end, self.config.asr.bleed_db)]
+            kept = words_in_activity(got, activity[label])
             dropped += len(got) - len(kept)
-            words[CHANNEL_LABELS[c]] = kept
+            words[label] = kept
         if dropped:
-            log.info("%s: %d words dropped as cross-talk between channels", audio.path, dropped)
-        return speakers, words
+            log.info("%s: %d words dropped: cross-talk from the other channel or no voice on their own", audio.path, dropped)
+        return speakers, words, activity
+
+    def _speaker_signals(self, audio: Audio, layout: Layout, speakers: list[Speaker]) -> list:
+        """The signal each speaker's voice is measured on: their own channel (dual), else the mono signal."""
+        from .prosody import SpeakerSignal
+
+        sr = audio.sample_rate
+        if layout.kind == "dual":
+            chans = [s.channel for s in speakers if s.channel is not None]
+            out = []
+            for s in speakers:
+                if s.channel is None:
+                    continue
+                other = next((c for c in chans if c != s.channel), None)
+                out.append(SpeakerSignal(s.label, audio.samples[s.channel], sr, True, audio.samples[other] if other is not None else None))
+            return out
+        signal = mono_signal(audio.samples, layout)
+        return [SpeakerSignal(s.label, signal, sr, False) for s in speakers]
 
     def _mono_words(self, audio: Audio, layout: Layout, warnings: list[str]) -> tuple[list[Speaker], dict[str, list[Word]]]:
+        """Transcribe the one signal; diarise it (``diarization`` settings); give each word the speaker it overlaps most.
+
+        Sets ``self._mono_diarization`` to the backend used (recorded as ``call.diarization``).
+        """
+        from .diarization import attribute_words, diarize
+
         signal = mono_signal(audio.samples, layout)
         words = self.transcriber.transcribe(signal)
-        warnings.append("mono call: speakers not separated (no diarisation backend yet); all speech attributed to S0")
-        return [Speaker(label="S0")], {"S0": words}
+        result = diarize(signal, audio.sample_rate, self.config.diarization)
+        self._mono_diarization = result.backend
+        warnings.extend(result.warnings)
+        by_speaker = attribute_words(words, result.tuples())
+        silent = [lab for lab, ws in by_speaker.items() if not ws]
+        if silent and len(silent) < len(by_speaker):
+            log.info("%s: diarised speakers without recognised words left out: %s", audio.path, ", ".join(silent))
+            by_speaker = {lab: ws for lab, ws in by_speaker.items() if ws}
+        if not by_speaker:
+            by_speaker = {"S0": []}
+        return [Speaker(label=lab) for lab in by_speaker], by_speaker
 

@@ -81,6 +81,7 @@ class LoudnessStats(Record):
 
     median_dbfs: float | None = Field(description="Median frame energy, dBFS.")
     sd_db: float | None = Field(description="Standard deviation of frame energy, dB.")
+    speech_seconds: float = Field(default=0.0, description="Seconds of speech frames the figures come from.")
 
 
 class LatencyStats(Record):
@@ -138,7 +139,12 @@ class Event(Record):
     end: float
     speaker: str | None = None
     target: str | None = Field(default=None, description="The other party, e.g. who was interrupted.")
-    detail: str = ""
+    detail: str = Field(default="", description="What happened, in words: the words spoken and the measured value.")
+    value: float | None = Field(
+        default=None,
+        description="The measured value: dB or semitones over the speaker's baseline, words per minute, or seconds (overlap, silence).",
+    )
+    unit: str = Field(default="", description="Unit of value: 'dB', 'st', 'wpm' or 's'.")
 
 
 class Contour(Record):
@@ -172,12 +178,14 @@ class Evidence(Record):
     end: float
     speaker: str | None = None
     quote: str = ""
-    why: str = ""
+    why: str = Field(default="", description="What the moment shows, and how it was found.")
     effect: Literal["positive", "negative", "neutral"] = "neutral"
+    kind: str = Field(default="", description="The cue or event kind behind it, e.g. 'policy_hiding', 'interruption'.")
 
 
 class ScoreComponent(Record):
-    name: str
+    name: str = Field(description="Component key, as in the rubric, e.g. 'pitch_steadiness'.")
+    label: str = Field(default="", description="Plain-words name of the component.")
     value: float | None = Field(description="The measured value the sub-score comes from.")
     unit: str = ""
     score: float | None = Field(description="Sub-score 0-100; null when not scored.")
@@ -187,10 +195,31 @@ class ScoreComponent(Record):
 
 
 class Score(Record):
-    name: str
+    name: str = Field(description="Score key: calm_tone, active_listening, empathy, deescalation.")
+    label: str = Field(default="", description="Plain-words name of the score.")
+    kind: Literal["score", "outcome"] = Field(default="score", description="score: the agent's behaviour; outcome: how the customer ended up.")
     score: float | None = Field(description="0-100; null when not scored (see reason).")
     reason: str = ""
     components: list[ScoreComponent] = Field(default_factory=list)
+
+
+class RubricIdentity(Record):
+    """The scoring rubric a report was scored with."""
+
+    name: str
+    version: str
+    sha256: str = Field(description="SHA-256 of the rubric file's bytes.")
+    source: str = Field(default="", description="Path of the rubric file as given.")
+
+
+class Redaction(Record):
+    """What PII redaction did to the report's texts (counts only, never the values found)."""
+
+    mode: Literal["redacted", "unredacted"] = Field(
+        description="redacted: PII in every text is replaced by a mask naming its kind, e.g. '[card]'; unredacted: the user asked for the text as recognised (--no-redact)."
+    )
+    kinds: dict[str, int] = Field(default_factory=dict, description="Spans found, by kind (card, cvv, expiry, ssn, phone, email, dob).")
+    enabled: list[str] = Field(default_factory=list, description="The kinds looked for.")
 
 
 class CallInfo(Record):
@@ -212,6 +241,8 @@ class CallInfo(Record):
     diarization: str = Field(description="Backend that decided who spoke when.")
     roles: RoleDecision
     config: dict[str, Any] = Field(default_factory=dict, description="The configuration used, as a mapping.")
+    redaction: Redaction | None = Field(default=None, description="PII redaction of the report's texts; null: not run.")
+    rubric: RubricIdentity | None = Field(default=None, description="The scoring rubric used; null when the call was not scored.")
 
 
 class CallReport(Record):

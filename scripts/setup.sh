@@ -2,7 +2,7 @@
 # Create (or reuse) the callreview environment. Idempotent: a finished environment
 # whose inputs did not change is reused in about a second.
 #   CALLREVIEW_VENV   where the virtual environment lives (default: .venv in the checkout)
-#   --test            also install what the test suite needs (Python test tools, espeak-ng, sox)
+#   --test            also install what the test suite needs (Python test tools, espeak-ng, sox, chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${CALLREVIEW_VENV:-.venv}"
@@ -39,5 +39,5 @@ if [[ "$have" != "$want" ]]; then
   echo "$want" > "$VENV/.callreview-stamp"
 fi
 if [[ $want_test -eq 1 ]]; then
-  apt_install espeak-ng sox
+  apt_install espeak-ng sox chromium
 fi

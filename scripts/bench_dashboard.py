@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Dashboard speed: Call review render time, and the Calls page with 10,000 calls in the catalog.
+
+The 10,000-call catalog is BENCHMARK DATA: it replicates the catalog rows (calls,
+turns + full-text index, components, evidence, events) of real analyses of the
+sample calls, with varied agents, teams, dates, scores and flags. Every
+replicated call points at one of the real JSON reports and recordings.
+
+Measured two ways, each printed:
+
+* server: the page script's run time in Streamlit's AppTest (cold = empty caches,
+  warm = the next run), i.e. the Python work of a page;
+* browser: headless Chromium (Debian's ``/usr/bin/chromium`` via Playwright) from
+  navigation until the page is drawn and Streamlit has finished running: a fresh
+  browser tab each time, so Streamlit's own start-up in the page (about a second)
+  is included; the first visit after the server starts, then the median and best
+  of five (skipped when Chromium or Playwright is missing).
+
+The machine's load average is printed with the figures: on a shared machine,
+compare the best times.
+
+Usage::
+
+    .venv/bin/python scripts/bench_dashboard.py                 # analyses the samples with `callreview batch` first
+    .venv/bin/python scripts/bench_dashboard.py --from DIR      # replicate an existing batch output instead
+    .venv/bin/python scripts/bench_dashboard.py --calls 10000 --keep /tmp/bench10k
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+log = logging.getLogger("bench_dashboard")
+
+SCORES = ("calm_tone", "active_listening", "empathy", "deescalation")
+CHILD_TABLES = ("turns", "components", "evidence", "events", "call_names")
+TEAMS = ("Billing", "Support", "Sales", "Retention", "Moves", "Outage")
+
+
+def batch_samples(out: Path) -> Path:
+    """Real analyses: `callreview batch` on sample_audio/ into ``out``."""
+    files = sorted(str(p) for p in (ROOT / "sample_audio").iterdir() if p.suffix in (".flac", ".wav"))
+    log.info("analysing %d sample calls with callreview batch (a minute or two)", len(files))
+    subprocess.run([sys.executable, "-m", "analysis.cli", "batch", *files, "--out", str(out)], check=True, cwd=ROOT,
+                   env=dict(os.environ, HF_HUB_OFFLINE="1"), stdout=subprocess.DEVNULL)
+    return out
+
+
+def columns(con: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+
+
+def replicate(src: Path, dst: Path, n_calls: int, seed: int = 7) -> dict[str, str]:
+    """Copy the batch output ``src`` to ``dst`` and grow its catalog to ``n_calls`` calls (benchmark data).
+
+    Returns
+    -------
+    dict
+        A replicated call id per real call id (for the Call review timing).
+    """
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".callreview-batch.lock"))
+    rng = random.Random(seed)
+    con = sqlite3.connect(dst / "catalog.sqlite")
+    con.execute("PRAGMA journal_mode=WAL")
+    call_cols = columns(con, "calls")
+    real = [dict(zip(call_cols, r)) for r in con.execute("SELECT * FROM calls WHERE status = 'done' ORDER BY call_id")]
+    if not real:
+        raise SystemExit(f"{src}: no analysed calls to replicate")
+    agents = [f"Agent {i:02d}" for i in range(40)]
+    team_of = {a: TEAMS[i % len(TEAMS)] for i, a in enumerate(agents)}
+    child_cols = {t: [c for c in columns(con, t) if c not in ("call_key", "turn_id")] for t in CHILD_TABLES}
+    t0 = datetime(2025, 1, 6, 8, 0)
+    made: dict[str, str] = {}
+    con.execute("BEGIN")
+    for i in range(n_calls - len(real)):
+        base = real[i % len(real)]
+        row = dict(base)
+        key = f"bench{i:06d}-{base['call_key'][-16:]}"
+        agent = rng.choice(agents)
+        row.update(
+            call_key=key,
+            call_id=f"{base['call_id']}-b{i:05d}",
+            agent=agent,
+            team=team_of[agent],
+            started_at=(t0 + timedelta(minutes=rng.randrange(0, 26 * 7 * 24 * 60))).isoformat(timespec="seconds"),
+        )
+        for s in SCORES:
+            if base.get(s) is not None:
+                row[s] = round(min(100.0, max(0.0, base[s] + rng.gauss(0, 15))), 1)
+        for flag in ("interruptions", "raised_voice", "dead_air", "escalation_asked"):
+            if flag in row:
+                row[flag] = max(0, int((base.get(flag) or 0) + rng.choice((-1, 0, 0, 0, 1))))
+        con.execute(f"INSERT INTO calls ({', '.join(call_cols)}) VALUES ({', '.join('?' * len(call_cols))})", [row[c] for c in call_cols])
+        for t, cols in child_cols.items():
+            con.execute(
+                f"INSERT INTO {t} (call_key, {', '.join(cols)}) SELECT ?, {', '.join(cols)} FROM {t} WHERE call_key = ?",
+                (key, base["call_key"]),
+            )
+        made.setdefault(base["call_id"], row["call_id"])
+    con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    total = con.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    turns = con.execute("SELECT COUNT(*) FROM turns").fetchone()[0]
+    con.close()
+    log.info("benchmark catalog: %d calls, %d turns (replicated from %d real calls)", total, turns, len(real))
+    return made
+
+
+# --------------------------------------------------------------------------------------
+# Server-side: AppTest
+# --------------------------------------------------------------------------------------
+
+
+def apptest_times(folder: Path, call_id: str) -> dict[str, tuple[float, float]]:
+    """(cold, warm) script run times, seconds, per page."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import data
+
+    def timed(fn):
+        t = time.perf_counter()
+        at = fn()
+        dt = time.perf_counter() - t
+        if at.exception:
+            raise SystemExit(f"page failed: {[e.value for e in at.exception]}")
+        return dt
+
+    app = str(ROOT / "dashboard" / "app.py")
+    out: dict[str, tuple[float, float]] = {}
+    at = AppTest.from_file(app, default_timeout=300)
+    at.session_state["catalog_dir"] = str(folder)
+    at.run()  # imports (pandas, altair, analysis) happen here: not part of any page
+    data.list_calls.clear(), data.facets.clear()
+    cold = timed(at.run)
+    warm = timed(at.run)
+    out["Calls (all calls)"] = (cold, warm)
+    at.text_input(key="keep_calls_search").input("manager")
+    cold = timed(at.run)
+    warm = timed(at.run)
+    out["Calls (search 'manager')"] = (cold, warm)
+    at.text_input(key="keep_calls_search").input("")
+    at.run()
+    at.query_params["call"] = call_id
+    at.switch_page("views/review.py")
+    cold = timed(at.run)
+    warm = timed(at.run)
+    out[f"Call review ({call_id})"] = (cold, warm)
+    at.switch_page("views/team.py")
+    out["Team overview"] = (timed(at.run), timed(at.run))
+    at.switch_page("views/coaching.py")
+    out["Agent coaching"] = (timed(at.run), timed(at.run))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Browser: Chromium
+# --------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_times(folder: Path, call_id: str, repeats: int = 5) -> dict[str, list[float]] | str:
+    """Seconds from navigation to a drawn, finished page, per page (first visit, then repeats)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        return "skipped: /usr/bin/chromium not installed"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "skipped: playwright not installed"
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", str(folder), "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(180):
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        out: dict[str, list[float]] = {}
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            pages = {
+                "Calls (10,000 calls)": (url + "/", "[data-testid='stDataFrame']", "matching call(s)"),
+                f"Call review ({call_id})": (url + f"/review?call={call_id}", ".vega-embed canvas, .vega-embed svg", "Transcript"),
+            }
+            warmup = b.new_page()  # the server's first session imports the page modules: not a page render
+            warmup.goto(url + "/")
+            warmup.get_by_text("matching call(s)").wait_for(timeout=120000)
+            warmup.close()
+            for name, (target, selector, text) in pages.items():
+                times = []
+                for _ in range(repeats + 1):
+                    page = b.new_page(viewport={"width": 1440, "height": 1000})
+                    t = time.perf_counter()
+                    page.goto(target)
+                    page.locator(selector).first.wait_for(timeout=120000)
+                    page.get_by_text(text).first.wait_for(timeout=120000)
+                    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120000)
+                    times.append(time.perf_counter() - t)
+                    page.close()
+                out[name] = times
+            b.close()
+        return out
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--from", dest="src", metavar="DIR", help="a batch output folder to replicate (default: analyse sample_audio/)")
+    ap.add_argument("--calls", type=int, default=10000, help="calls in the benchmark catalog (default 10000)")
+    ap.add_argument("--keep", metavar="DIR", help="build the benchmark folder here and keep it")
+    ap.add_argument("--no-browser", action="store_true", help="skip the Chromium timings")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_dashboard_"))
+    try:
+        src = Path(args.src) if args.src else batch_samples(work / "real")
+        bench = work / "bench"
+        t = time.perf_counter()
+        made = replicate(src, bench, args.calls)
+        log.info("built in %.1f s: %s", time.perf_counter() - t, bench)
+        review_call = "rude_agent" if "rude_agent" in made else next(iter(made))
+        print(f"\nBenchmark data: {args.calls:,} calls replicated from real analyses of {len(made)} sample calls ({bench})")
+        print("\nServer (AppTest script run time, s)          cold    warm")
+        for name, (cold, warm) in apptest_times(bench, review_call).items():
+            print(f"  {name:<42} {cold:6.2f}  {warm:6.2f}")
+        if not args.no_browser:
+            res = browser_times(bench, review_call)
+            print("\nBrowser (headless Chromium, navigation to drawn page, s)")
+            if isinstance(res, str):
+                print(f"  {res}")
+            else:
+                for name, times in res.items():
+                    rest = times[1:]
+                    print(f"  {name:<42} first {times[0]:.2f}; then median {statistics.median(rest):.2f}, best {min(rest):.2f} (of {len(rest)})")
+        load = os.getloadavg()
+        print(f"\n{os.cpu_count()} CPU(s), load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) while measuring")
+        return 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Precision and recall of the PII detector on the labelled utterance set.
+
+The set is ``tests/data/pii_labelled.jsonl``: one utterance a line, written as
+an ASR writes it (digits, spoken numbers, mixtures, punctuation), with the
+spans a reviewer expects masked (kind + the exact substring), an optional
+``prompt`` (the other speaker's turn just before, where the context often is)
+and its split. `` || `` in a text marks a turn break of the same speaker with
+the other speaker's "mm-hmm" in between. The set was written before the
+detector was tuned; tuning looked only at the ``dev`` split; the ``heldout``
+split (every third utterance) was not inspected while tuning. Its first run
+found one mistake (a Luhn-valid card number not masked because the agent's
+question said "ending in", then a "not a card" context); that rule was fixed,
+so the first batch is no longer clean, and a second held-out batch
+(``"batch": 2``, 48 utterances) was written after the fix and run once. Its
+four mistakes (context words with a clitic: "CVV's", "Expiry's", "Social's";
+a domain said as two words) were then fixed too: no split is clean now, and
+the first-run figures of both held-out batches are the ones to quote (see the
+README's Privacy section).
+
+Matching: a predicted span is correct when its kind is the expected kind, it
+covers every digit of the expected substring and at least 90% of its
+characters, and at least 60% of the predicted characters are inside the
+expected substring. Precision = correct predictions / predictions; recall =
+expected spans found / expected spans. Floors (issue 8): card precision 0.95
+and recall 0.98; every other kind 0.9 and 0.9.
+
+Usage::
+
+    python scripts/bench_redaction.py                # table for dev, heldout and all
+    python scripts/bench_redaction.py --errors dev   # also list the dev-set mistakes
+    python scripts/bench_redaction.py --json out.json
+
+Exit status: 0 when every kind meets its floors on the split named by
+``--gate`` (default: all), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis.records import Word  # noqa: E402
+from analysis.redact import PII_KINDS, find_pii  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "pii_labelled.jsonl"
+FLOORS = {k: (0.9, 0.9) for k in PII_KINDS}
+FLOORS["card"] = (0.95, 0.98)
+BREAK = "||"
+
+
+def load_set(path: Path = DATA) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def utterance_words(row: dict) -> tuple[list[Word], list[str], list[tuple[int, int] | None]]:
+    """Words of the prompt (agent) and the utterance (customer), and each word's char range in ``row['text']``.
+
+    A ``||`` in the text is a pause with the agent's "mm-hmm" in it.
+    """
+    words: list[Word] = []
+    speakers: list[str] = []
+    where: list[tuple[int, int] | None] = []
+    t = 0.0
+
+    def add(text: str, speaker: str, span: tuple[int, int] | None, pause: float = 0.05) -> None:
+        nonlocal t
+        words.append(Word(start=round(t, 3), end=round(t + 0.3, 3), text=text, probability=0.9))
+        speakers.append(speaker)
+        where.append(span)
+        t += 0.3 + pause
+
+    for tok in (row.get("prompt") or "").split():
+        add(tok, "agent", None)
+    t += 0.6
+    pos = 0
+    text = row["text"]
+    for tok in text.split():
+        a = text.index(tok, pos)
+        pos = a + len(tok)
+        if tok == BREAK:
+            t += 1.2
+            add("mm-hmm", "agent", None)
+            t += 0.6
+            continue
+        add(tok, "customer", (a, a + len(tok)))
+    return words, speakers, where
+
+
+def predict(row: dict) -> list[tuple[str, int, int]]:
+    """Predicted spans of the customer's words: (kind, char start, char end) in ``row['text']``."""
+    words, speakers, where = utterance_words(row)
+    out = []
+    for s in find_pii(words, speakers):
+        if s.speaker != "customer":
+            continue
+        own = [i for i in range(s.start_word, s.end_word) if speakers[i] == "customer"]
+        a = where[own[0]][0] + s.head
+        last = where[own[-1]]
+        b = last[1] if s.tail is None else last[0] + s.tail
+        out.append((s.kind, a, b))
+    return out
+
+
+def expected(row: dict) -> list[tuple[str, int, int]]:
+    out, pos = [], 0
+    for sp in row["spans"]:
+        a = row["text"].index(sp["text"], pos)
+        out.append((sp["kind"], a, a + len(sp["text"])))
+        pos = a + len(sp["text"])
+    return out
+
+
+def matches(text: str, gold: tuple[str, int, int], pred: tuple[str, int, int]) -> bool:
+    if gold[0] != pred[0]:
+        return False
+    ga, gb, pa, pb = gold[1], gold[2], pred[1], pred[2]
+    inter = max(0, min(gb, pb) - max(ga, pa))
+    digits_covered = all(pa <= i < pb for i in range(ga, gb) if text[i].isdigit())
+    return digits_covered and inter >= 0.9 * (gb - ga) and inter >= 0.6 * (pb - pa)
+
+
+def evaluate(rows: list[dict]) -> tuple[dict[str, dict], list[str]]:
+    """Per-kind counts, precision and recall, and a line per mistake."""
+    c: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0, "n": 0})
+    errors = []
+    for row in rows:
+        gold = expected(row)
+        pred = predict(row)
+        used: set[int] = set()
+        hit_gold: set[int] = set()
+        for pi, p in enumerate(pred):
+            g = next((gi for gi, g in enumerate(gold) if gi not in hit_gold and matches(row["text"], g, p)), None)
+            if g is None:
+                c[p[0]]["fp"] += 1
+                errors.append(f"{row['id']} FP {p[0]}: {row['text'][p[1]:p[2]]!r}  | {row['text']}")
+            else:
+                c[p[0]]["tp"] += 1
+                hit_gold.add(g)
+                used.add(pi)
+        for gi, g in enumerate(gold):
+            c[g[0]]["n"] += 1
+            if gi not in hit_gold:
+                c[g[0]]["fn"] += 1
+                errors.append(f"{row['id']} FN {g[0]}: {row['text'][g[1]:g[2]]!r}  | {row['text']}")
+    table: dict[str, dict] = {}
+    for k in PII_KINDS:
+        x = c[k]
+        npred = x["tp"] + x["fp"]
+        table[k] = {
+            **x,
+            "precision": x["tp"] / npred if npred else None,
+            "recall": (x["n"] - x["fn"]) / x["n"] if x["n"] else None,
+        }
+    return table, errors
+
+
+def meets_floors(table: dict[str, dict]) -> bool:
+    ok = True
+    for k, (pf, rf) in FLOORS.items():
+        p, r = table[k]["precision"], table[k]["recall"]
+        ok &= (p is None or p >= pf) and (r is not None and r >= rf)
+    return ok
+
+
+def _fmt(v: float | None) -> str:
+    return "  -  " if v is None else f"{v:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--errors", choices=["dev", "heldout", "heldout-batch2", "all"], help="list the mistakes on this split")
+    ap.add_argument("--gate", choices=["dev", "heldout", "all"], default="all", help="split whose floors set the exit status")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    rows = load_set(args.data)
+    splits = {"dev": [r for r in rows if r["split"] == "dev"], "heldout": [r for r in rows if r["split"] == "heldout"]}
+    for batch in sorted({r.get("batch", 1) for r in rows} - {1}):
+        splits[f"heldout-batch{batch}"] = [r for r in rows if r["split"] == "heldout" and r.get("batch", 1) == batch]
+    splits["all"] = rows
+    results = {}
+    for name, part in splits.items():
+        table, errors = evaluate(part)
+        results[name] = table
+        n_neg = sum(1 for r in part if not r["spans"])
+        print(f"\n{name}: {len(part)} utterances ({n_neg} with no PII)")
+        print(f"  {'kind':8} {'n':>4} {'tp':>4} {'fp':>4} {'fn':>4}  precision  recall   floors")
+        for k in PII_KINDS:
+            x = table[k]
+            pf, rf = FLOORS[k]
+            print(f"  {k:8} {x['n']:4d} {x['tp']:4d} {x['fp']:4d} {x['fn']:4d}  {_fmt(x['precision']):>9}  {_fmt(x['recall']):>6}   {pf:.2f}/{rf:.2f}")
+        if args.errors == name:
+            print("  mistakes:" if errors else "  no mistakes")
+            for e in errors:
+                print("   ", e)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    ok = meets_floors(results[args.gate])
+    print(f"\nfloors on {args.gate}: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
