@@ -151,10 +151,16 @@ class DiarizationConfig(Section):
         "more precisely (0: off), seconds.",
     )
     switch_penalty: float = Field(
-        3.0,
+        1.5,
         ge=0,
         description="cluster: smoothing; evidence needed to switch speaker (in 0.05 s frames of a clear preference); "
         "higher removes more short flips.",
+    )
+    threads: int = Field(
+        1,
+        ge=0,
+        description="cluster: CPU threads of the speaker encoder (0: torch's default, all cores); one thread is fastest "
+        "when other work shares the machine.",
     )
     overlap_seam: float = Field(
         0.1,

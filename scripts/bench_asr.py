@@ -59,7 +59,7 @@ def main() -> int:
         dt = time.perf_counter() - t0
         total_audio += r.call.duration
         total_time += dt
-        if truth["layout"] == "stereo":
+        if any(s.role == "agent" for s in r.speakers):
             parts = []
             for role in ("agent", "customer"):
                 ref = " ".join(t["text"] for t in truth["turns"] if t["speaker"] == role)

@@ -20,6 +20,7 @@ else the whole file. Speed: seconds of audio per second of decode + diarisation
 Usage::
 
     .venv/bin/python scripts/bench_diarization.py [--backends cluster,baseline,pyannote] [--only sample,dev00]
+        [--speakers auto|N] [--set window_step=0.75 ...] [--json figures.json]
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def baseline(signal: np.ndarray) -> list[tuple[float, float, str]]:
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     from analysis.diarization.cluster import sliding_windows, spectral_labels
-    from analysis.diarization.embedding import load_encoder, mel_power
+    from analysis.diarization.embedding import load_encoder, mel_power, torch_threads
 
     ts = get_speech_timestamps(signal, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100))
     regions = [(t["start"] / 16000, t["end"] / 16000) for t in ts]
@@ -133,7 +134,8 @@ def baseline(signal: np.ndarray) -> list[tuple[float, float, str]]:
     enc = load_encoder("cpu")
     mel = mel_power(signal)
     seqs = [mel[int(round(s * 100)) : max(int(round(s * 100)) + 1, int(round(e * 100)))] for s, e in wins]
-    labels = spectral_labels(enc.embed_mels(seqs), 2)
+    with torch_threads(1):  # as the cluster backend (its default diarization.threads)
+        labels = spectral_labels(enc.embed_mels(seqs), 2)
     out = []
     for (s, e), lab in zip(wins, labels):
         mid = (s + e) / 2
@@ -168,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated recording names")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--speakers", default="2", help="speakers setting for cluster/pyannote (a number or auto)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="other [diarization] settings, e.g. --set window_step=0.75")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -176,13 +179,30 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.diarization.vad import speech_probabilities
 
     speakers = args.speakers if args.speakers == "auto" else int(args.speakers)
+    extra = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            extra[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[key.strip()] = value
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     names = [n for n in RECORDINGS if not args.only or n in args.only.split(",")]
 
     t = time.perf_counter()
     load_encoder("cpu")
     speech_probabilities(np.zeros(16000, dtype=np.float32))
-    print(f"models loaded in {time.perf_counter() - t:.1f} s (GE2E, Silero); torch threads {__import__('torch').get_num_threads()}, {os.cpu_count()} CPUs")
+    warm = next((RECORDINGS[n][0] for n in names if RECORDINGS[n][0].exists()), None)
+    if warm is not None:  # first call imports librosa.feature, scikit-learn, scipy.linalg...: not counted
+        from analysis.diarization import diarize
+
+        _, _, sig = decode(warm)
+        diarize(sig[: 16000 * 10], 16000, DiarizationConfig(backend="cluster"))
+        baseline(sig[: 16000 * 10])
+    print(
+        f"models loaded and warmed up in {time.perf_counter() - t:.1f} s (GE2E, Silero); "
+        f"torch threads {__import__('torch').get_num_threads()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
 
     if "pyannote" in backends:
         from analysis.diarization.pyannote_backend import load_pipeline, unusable_reason
@@ -210,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ref = reference(ref_path, uri)
         for backend in backends:
-            cfg = DiarizationConfig(backend=backend if backend != "baseline" else "cluster", speakers=speakers)
+            cfg = DiarizationConfig(backend=backend if backend != "baseline" else "cluster", speakers=speakers, **extra)
             segs, wall, cpu, warns, used = run_backend(backend, path, cfg)
             import soundfile as sf
 
@@ -252,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{mean['jer']:6.1%} {total_audio:8.1f} {total_audio / sum(r['wall'] for r in rs):6.1f} "
             f"{total_audio / sum(r['cpu'] for r in rs):8.1f}"
         )
+
+    walls = {b: sum(r["wall"] for r in rows if r["backend"] == b) for b in ("cluster", "baseline")}
+    if all(walls.values()):
+        print(f"{'':16} cluster takes {walls['cluster'] / walls['baseline']:.2f}x the baseline's wall time on the same recordings")
 
     failures = []
     if "cluster" in backends:

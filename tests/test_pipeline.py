@@ -118,16 +118,21 @@ def test_sample_call_transcript(analyzed, name: str) -> None:
             ref = " ".join(t["text"] for t in truth["turns"] if t["speaker"] == role)
             assert wer(ref, role_text(r, role)) <= WER_BOUND[name], role
     else:
-        ref = " ".join(t["text"] for t in truth["turns"])
-        hyp = " ".join(t.text for t in r.turns)
-        # overlapping speech in a mono mix loses words; the order of overlapping turns may differ
-        assert wer(ref, hyp) <= WER_BOUND[name]
+        assert r.call.diarization == "cluster"
+        assert len(talking) == 2, "both speakers found"
+        # the mono speaker who says the agent's first line is the agent
+        first_agent = next(t for t in truth["turns"] if t["speaker"] == "agent")
+        opener = max(r.turns, key=lambda t: min(t.end, first_agent["end"]) - max(t.start, first_agent["start"]))
+        assert r.role_of(opener.speaker) == "agent", "roles right"
+        for role in ("agent", "customer"):
+            ref = " ".join(t["text"] for t in truth["turns"] if t["speaker"] == role)
+            assert wer(ref, role_text(r, role)) <= WER_BOUND[name], role
 
 
-# Measured with tiny.en (scripts/bench_asr.py): calm_agent 9.8 % / 13.9 % (agent / customer),
-# rude_agent 16.5 / 15.3, tel_billing_8k 32.5 / 26.4 (8 kHz mu-law), mono_call 22.6, tel_support_8k 28.6;
-# the bounds leave a margin of about 5-8 points for thread-count and platform differences.
-WER_BOUND = {"calm_agent": 0.20, "rude_agent": 0.24, "tel_billing_8k": 0.40, "mono_call": 0.32, "tel_support_8k": 0.38}
+# Measured with tiny.en (scripts/bench_asr.py, per role: agent / customer): calm_agent 12.0 / 12.9 %,
+# rude_agent 8.8 / 5.9, tel_billing_8k 33.0 / 15.3 (8 kHz mu-law), mono_call 19.6 / 25.4 (diarised),
+# tel_support_8k 39.2 / 29.8 (8 kHz mono, diarised); the bounds leave about 6-8 points of margin.
+WER_BOUND = {"calm_agent": 0.20, "rude_agent": 0.16, "tel_billing_8k": 0.40, "mono_call": 0.32, "tel_support_8k": 0.46}
 
 
 @pytest.mark.parametrize("name", STEREO_SAMPLES)

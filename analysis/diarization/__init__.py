@@ -126,9 +126,11 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
         layout = detect_layout(x, sample_rate)
         if layout.kind == "dual" and cfg.backend in ("auto", "channels"):
             return Diarization(_segments(channel_segments(x, sample_rate)), "channels", warnings)
-        x = mono_signal(x, layout)
         if layout.kind == "dual":
+            x = x[list(layout.channels)].mean(axis=0)
             warnings.append(f"dual-channel recording mixed to mono for the '{cfg.backend}' backend")
+        else:
+            x = mono_signal(x, layout)
     backend = cfg.backend
     if backend == "channels":
         warnings.append("the 'channels' backend needs a dual-channel recording; this one is mono: used 'cluster'")

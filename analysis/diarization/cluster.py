@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DiarizationConfig
-from .embedding import load_encoder, mel_power
+from .embedding import load_encoder, mel_power, torch_threads
 from .vad import VAD_RATE, detect_speech, mask_to_regions
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,8 @@ def cluster_diarize(signal: np.ndarray, cfg: DiarizationConfig) -> ClusterResult
     encoder = load_encoder(cfg.device)
     mel = mel_power(signal)
     long_w = sliding_windows(regions, cfg.window, cfg.window_step)
-    long_e, short_e = encoder.embed_windows(signal, long_w, mel, readout=cfg.short_window or cfg.window)
+    with torch_threads(cfg.threads):
+        long_e, short_e = encoder.embed_windows(signal, long_w, mel, readout=cfg.short_window or cfg.window)
 
     labels = _cluster(long_e, cfg)
     k = int(labels.max()) + 1 if labels.size else 0
@@ -272,6 +273,7 @@ def _cluster(emb: np.ndarray, cfg: DiarizationConfig) -> np.ndarray:
     sub = spectral_labels(emb[pick], cfg.speakers, cfg.min_speakers, cfg.max_speakers)
     k = int(sub.max()) + 1
     cent = np.stack([emb[pick][sub == c].mean(axis=0) for c in range(k)])
+    cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-10)
     return (emb @ cent.T).argmax(axis=1)
 
 

@@ -15,6 +15,7 @@ in different clusters.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import threading
@@ -218,6 +219,21 @@ class SpeakerEncoder:
             b = max(a + 1, int(round(e * FRAMES_PER_SECOND)))
             seqs.append(mel[a:b] * g)
         return self.embed_mels(seqs, int(round(readout * FRAMES_PER_SECOND)))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads (0: leave torch's setting), restoring it after."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n > 0 and n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def load_encoder(device: str = "auto") -> SpeakerEncoder:

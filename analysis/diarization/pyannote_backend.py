@@ -256,12 +256,18 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
-def annotation_segments(annotation) -> list[tuple[float, float, str]]:
-    """(start, end, label) of a ``pyannote.core.Annotation``, labels renamed S0, S1... by first appearance."""
+def annotation_segments(annotation, duration: float | None = None) -> list[tuple[float, float, str]]:
+    """(start, end, label) of a ``pyannote.core.Annotation``, labels renamed S0, S1... by first appearance.
+
+    With ``duration``, segments are clipped to the recording (pyannote's last sliding
+    window may reach past its end).
+    """
     tracks = sorted((float(seg.start), float(seg.end), str(label)) for seg, _, label in annotation.itertracks(yield_label=True))
     names: dict[str, str] = {}
     out = []
     for s, e, label in tracks:
+        if duration is not None:
+            s, e = max(0.0, s), min(duration, e)
         if e <= s:
             continue
         names.setdefault(label, f"S{len(names)}")
@@ -285,7 +291,8 @@ def pyannote_diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfi
     Returns
     -------
     list of (start, end, label)
-        The overlap-aware diarisation (``speaker_diarization``), labels S0, S1...
+        The overlap-aware diarisation (``speaker_diarization``), clipped to the signal,
+        labels S0, S1...
 
     Raises
     ------
@@ -308,4 +315,4 @@ def pyannote_diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfi
             f"pyannote pipeline '{cfg.pyannote_pipeline}' returned {type(output).__name__}, not a speaker diarisation; "
             f"{SETTINGS_HINT}"
         )
-    return annotation_segments(annotation)
+    return annotation_segments(annotation, signal.size / float(sample_rate))
