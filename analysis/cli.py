@@ -7,6 +7,7 @@ schema             print (or ``--write``) the JSON Schema of the report document
 batch INPUT...     analyse a call archive into a folder of reports plus a catalog (resumable)
 failures DIR       list the calls a batch could not analyse, with the reason
 export DIR         write the catalog's tables as CSV or Parquet for BI tools
+dashboard DIR      serve the review dashboard on a batch output folder (127.0.0.1:8501)
 
 Exit codes: 0 success, 1 some calls failed, 2 usage or configuration error.
 """
