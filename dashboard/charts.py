@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import Any
 
 import altair as alt
@@ -37,6 +38,8 @@ TIME_LABEL = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '')
 TIMELINE_WIDTH = 880
 MAX_CONTOUR_POINTS = 2000
 """Contours longer than this (per speaker) are averaged down for display."""
+DISPLAY_RATE_HZ = 5.0
+"""Contours are averaged down to about this many points per second for display (the browser draws them faster)."""
 
 # Marks drawn on the timeline and their legend colours.
 SPAN_KINDS = ("silence", "dead_air", "hold", "overlap")
@@ -147,36 +150,25 @@ def timeline_frames(report: CallReport) -> dict[str, pd.DataFrame]:
 
 
 def _decimate(values: list[float | None], factor: int) -> np.ndarray:
+    """Means of consecutive blocks of ``factor`` samples (None/NaN ignored; all-NaN blocks stay NaN)."""
     arr = np.array([np.nan if v is None else v for v in values], dtype=float)
     if factor <= 1:
         return arr
     n = len(arr) // factor * factor
     blocks = arr[:n].reshape(-1, factor)
-    with np.errstate(all="ignore"), _quiet():
-        out = np.nanmean(blocks, axis=1)
-    return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN blocks: not speaking
+        return np.nanmean(blocks, axis=1)
 
 
-class _quiet:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._w.__exit__(*exc)
-
-
-def contour_frame(report: CallReport, max_points: int = MAX_CONTOUR_POINTS) -> pd.DataFrame:
+def contour_frame(report: CallReport, max_points: int = MAX_CONTOUR_POINTS, rate_hz: float = DISPLAY_RATE_HZ) -> pd.DataFrame:
     """Pitch and loudness contours of every speaker, long format: t, who, pitch, loudness (NaN = not speaking)."""
     parts = []
     for c in report.contours:
         n = max(len(c.pitch_st), len(c.loudness_db))
         if n == 0:
             continue
-        factor = max(1, math.ceil(n / max_points))
+        factor = max(1, math.ceil(n / max_points), int(round(c.rate_hz / rate_hz)))
         pitch = _decimate(list(c.pitch_st) + [None] * (n - len(c.pitch_st)), factor)
         loud = _decimate(list(c.loudness_db) + [None] * (n - len(c.loudness_db)), factor)
         t = c.start + (np.arange(len(pitch)) * factor + (factor - 1) / 2) / c.rate_hz

@@ -181,6 +181,8 @@ class CallFilters:
         Keep calls with at least one of each: interruptions, raised_voice, dead_air, escalation_asked.
     search : str
         Words that must all occur in the transcript (full-text search).
+    call_id : str
+        Part of the call id (case-insensitive).
     reviewed_only : bool
         Keep calls with a reviewer note or override.
     """
@@ -193,6 +195,7 @@ class CallFilters:
     flags: tuple[str, ...] = ()
     search: str = ""
     reviewed_only: bool = False
+    call_id: str = ""
 
 
 def fts_query(text: str) -> str | None:
@@ -240,6 +243,10 @@ def _where(filters: CallFilters) -> tuple[str, list[Any], str | None]:
     for flag in filters.flags:
         if flag in FLAG_COLUMNS:
             clauses.append(f"c.{flag} > 0")
+    if filters.call_id.strip():
+        clauses.append("c.call_id LIKE ? ESCAPE '\\'")
+        text = filters.call_id.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{text}%")
     if filters.reviewed_only:
         clauses.append(
             "(EXISTS (SELECT 1 FROM notes n WHERE n.call_key = c.call_key)"

@@ -41,7 +41,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-se
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 22px 0 6px; border-bottom: 1px solid #ccc; padding-bottom: 3px; }
 h3 { font-size: 14px; margin: 12px 0 4px; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; } th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
-th { background: #f4f4f4; font-weight: 600; } .meta td { border: none; padding: 1px 8px 1px 0; } .muted { color: #666; }
+th { background: #f4f4f4; font-weight: 600; } table.meta { width: auto; } .meta td { border: none; padding: 1px 16px 1px 0; } .muted { color: #666; }
 .scores { display: flex; gap: 10px; flex-wrap: wrap; } .card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; min-width: 160px; flex: 1; }
 .big { font-size: 26px; font-weight: 700; } .override { color: #8a4b00; font-weight: 600; }
 .turn { margin: 2px 0; } .who { font-weight: 600; } mark { padding: 0 2px; border-radius: 2px; }
@@ -265,6 +265,18 @@ def turn_evidence(report: CallReport) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
+def components_html(score: Any, style: str = "") -> str:
+    """A score's parts as an HTML table: plain name, measured value, sub-score, weight, why."""
+    cell = f' style="{style}"' if style else ""
+    rows = [f"<tr><th{cell}>Part</th><th{cell}>Measured</th><th{cell}>Sub-score</th><th{cell}>Weight</th><th{cell}>Why</th></tr>"]
+    for c in score.components:
+        rows.append(
+            f"<tr><td{cell}>{esc(component_label(c.name))}</td><td{cell}>{esc(fmt_value(c.value, c.unit))}</td>"
+            f"<td{cell}>{esc(fmt_score(c.score))}</td><td{cell}>{c.weight:g}</td><td{cell}>{esc(c.reason)}</td></tr>"
+        )
+    return '<table class="parts">' + "".join(rows) + "</table>"
+
+
 def call_report_html(
     report: CallReport,
     row: dict[str, Any] | None = None,
@@ -335,13 +347,7 @@ def call_report_html(
             if sc.reason:
                 body.append(f"<p>{esc(sc.reason)}</p>")
             if sc.components:
-                body.append("<table><tr><th>Part</th><th>Measured</th><th>Sub-score</th><th>Weight</th><th>Why</th></tr>")
-                for c in sc.components:
-                    body.append(
-                        f"<tr><td>{esc(component_label(c.name))}</td><td>{esc(fmt_value(c.value, c.unit))}</td>"
-                        f"<td>{esc(fmt_score(c.score))}</td><td>{c.weight:g}</td><td>{esc(c.reason)}</td></tr>"
-                    )
-                body.append("</table>")
+                body.append(components_html(sc))
 
     # Timeline
     body.append("<h2>Timeline</h2>")

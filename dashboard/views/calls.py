@@ -23,10 +23,11 @@ def _date(text: str | None) -> date | None:
 
 def filters_ui(f: dict) -> data.CallFilters:
     """The filter widgets; returns what they select."""
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    c1, c0, c2, c3, c4 = st.columns([3, 2, 2, 2, 2])
     search = c1.text_input(
         "Search transcripts", key=KEEP + "search", placeholder="words said in the call, e.g. manager", help='All words must occur; "quotes" keep a phrase together.'
     )
+    call_id = c0.text_input("Call id", key=KEEP + "call_id", placeholder="part of the id")
     agents = c2.multiselect("Agent", f["agents"], key=KEEP + "agents", placeholder="All agents")
     teams = c3.multiselect("Team", f["teams"], key=KEEP + "teams", placeholder="All teams")
     first, last = _date(f["first"]), _date(f["last"])
@@ -65,6 +66,7 @@ def filters_ui(f: dict) -> data.CallFilters:
         flags=flags,
         search=search,
         reviewed_only=reviewed,
+        call_id=call_id,
     )
 
 

@@ -34,10 +34,10 @@ def moments_list(title: str, df: pd.DataFrame, effect: str, key: str) -> None:
         b, t = st.columns([1.5, 5], vertical_alignment="top")
         b.button(f"▶ {fmt_time(r['start'])}", key=f"{key}_{i}", on_click=play, args=(r["call_key"], r["call_id"], r["start"]), help="Play this moment")
         quote = f" — “{esc(r['quote'])}”" if r["quote"] else ""
-        t.markdown(
-            f"<span style='color:{colour};font-weight:600'>{esc(score_label(r['score']))} · {esc(component_label(r['component']))}</span> "
-            f"<span style='color:#666'>{esc(r['call_id'])}, {esc(str(r['started'])[:10])}</span>{quote}<br>{esc(plain_why(r['why']))}",
-            unsafe_allow_html=True,
+        t.html(
+            f"<div style='line-height:1.45'><span style='color:{colour};font-weight:600'>{esc(score_label(r['score']))} · "
+            f"{esc(component_label(r['component']))}</span> <span style='color:#666'>{esc(r['call_id'])}, {esc(str(r['started'])[:10])}</span>"
+            f"{quote}<br>{esc(plain_why(r['why']))}</div>"
         )
 
 

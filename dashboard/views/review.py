@@ -13,7 +13,7 @@ from analysis.records import CallReport
 from dashboard import data, ui
 from dashboard.charts import focus_spec, timeline_spec
 from dashboard.errors import CallNotFoundError, DashboardError
-from dashboard.report_html import call_report_html, esc, evidence_rows, highlight_turn, turn_evidence
+from dashboard.report_html import call_report_html, components_html, esc, evidence_rows, highlight_turn, turn_evidence
 from dashboard.style import (
     EFFECT_COLOURS,
     EFFECT_ICONS,
@@ -23,7 +23,6 @@ from dashboard.style import (
     component_label,
     fmt_score,
     fmt_time,
-    fmt_value,
     plain_why,
     score_label,
     speaker_name,
@@ -32,6 +31,7 @@ from dashboard.style import (
 log = logging.getLogger(__name__)
 
 WINDOW = 15.0  # seconds shown either side of a moment when the timeline jumps to it
+PARTS_CELL = "text-align:left;padding:2px 6px;border-bottom:1px solid #eee;vertical-align:top;font-size:0.85em"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -85,10 +85,9 @@ def header(row: dict[str, Any], report: CallReport) -> None:
     chips = " &nbsp; ".join(
         ui.speaker_chip(speaker_name(s.role, s.label) + (f" ({s.label})" if s.channel is not None else ""), s.role) for s in report.speakers
     )
-    st.markdown(
-        f"Speakers: {chips} <span style='color:#666'>— roles decided by {roles.method}"
-        f"{f', confidence {roles.confidence:.0%}' if roles.method == 'content' else ''}</span>",
-        unsafe_allow_html=True,
+    st.html(
+        f"<div>Speakers: {chips} <span style='color:#666'>— roles decided by {esc(roles.method)}"
+        f"{f', confidence {roles.confidence:.0%}' if roles.method == 'content' else ''}</span></div>"
     )
     m = report.metrics
     agent = next((s.label for s in report.speakers if s.role == "agent"), None)
@@ -108,19 +107,6 @@ def header(row: dict[str, Any], report: CallReport) -> None:
         with st.expander(f"{len(report.warnings)} note(s) from the analysis", icon=":material/warning:"):
             for w in report.warnings:
                 st.markdown(f"- {w}")
-
-
-def components_table(score) -> pd.DataFrame:
-    """A score's parts as shown: plain name, measured value, sub-score, weight, why."""
-    return pd.DataFrame(
-        {
-            "Part": [component_label(c.name) for c in score.components],
-            "Measured": [fmt_value(c.value, c.unit) for c in score.components],
-            "Sub-score": [fmt_score(c.score) for c in score.components],
-            "Weight": [f"{c.weight:g}" for c in score.components],
-            "Why": [c.reason for c in score.components],
-        }
-    )
 
 
 def scores_section(report: CallReport, latest: dict[str, dict[str, Any]]) -> None:
@@ -151,7 +137,7 @@ def scores_section(report: CallReport, latest: dict[str, dict[str, Any]]) -> Non
                     if sc.reason:
                         st.markdown(f"**This call:** {sc.reason}")
                     if sc.components:
-                        st.table(components_table(sc), hide_index=True)
+                        st.html(components_html(sc, PARTS_CELL))
 
 
 def timeline_section(folder: str, row: dict[str, Any], report: CallReport, focus: dict[str, Any] | None) -> None:
@@ -197,15 +183,22 @@ def evidence_section(report: CallReport, call_key: str) -> None:
         return
     c1, c2 = st.columns(2)
     which = c1.selectbox("Score", ["All scores"] + [score_label(s) for s in SCORES], key="ev_score")
-    effect = c2.selectbox("Effect", ["All moments", "Hurt the score", "Helped the score"], key="ev_effect")
-    want_effect = {"Hurt the score": "negative", "Helped the score": "positive"}.get(effect)
+    effects = {
+        "Hurt or helped the score": ("negative", "positive"),
+        "Hurt the score": ("negative",),
+        "Helped the score": ("positive",),
+        "All moments (also those only noted)": ("negative", "positive", "neutral"),
+    }
+    effect = c2.selectbox("Effect", list(effects), key="ev_effect")
     keep = [
         r
         for r in rows
-        if (which == "All scores" or score_label(r["score"]) == which) and (want_effect is None or r["effect"] == want_effect)
+        if (which == "All scores" or score_label(r["score"]) == which) and r["effect"] in effects[effect]
     ]
     moments = group_moments(keep)
     st.caption(f"{len(moments)} moment(s). ▶ plays the call from the moment and moves the timeline there.")
+    if not moments:
+        st.info("No moment of this kind; choose another score or effect.", icon=":material/filter_alt_off:")
     with st.container(height=520, key="evidence_list"):
         for i, m in enumerate(moments):
             b, t = st.columns([1.5, 5], vertical_alignment="top")
@@ -228,7 +221,7 @@ def evidence_section(report: CallReport, call_key: str) -> None:
                     f"{esc(score_label(r['score']))} · {esc(component_label(r['component']))}</span> "
                     f"<span style='color:#666'>({EFFECT_LABELS.get(r['effect'], r['effect'])})</span> — {esc(plain_why(r['why']))}"
                 )
-            t.markdown("<br>".join(lines), unsafe_allow_html=True)
+            t.html("<div style='line-height:1.45'>" + "<br>".join(lines) + "</div>")
 
 
 def transcript_section(report: CallReport, focus: dict[str, Any] | None) -> None:
