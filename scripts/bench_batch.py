@@ -9,7 +9,10 @@ recordings) it times, each as a fresh process, wall clock from start to exit:
 3. batch 2      ``callreview batch --workers 2``;
 4. ray          ``callreview batch --engine ray --workers 2`` (a local Ray instance, started in the run);
 5. asr only     bare faster-whisper (same model, settings and threads), the same signals the
-                pipeline transcribes: each channel of a two-channel file, else the mono file.
+                pipeline transcribes: each channel of a two-channel file, else the mono file;
+
+then, in one process with every model loaded, each call analysed and then transcribed by bare
+faster-whisper back to back (paired, so other work on the machine weighs on both alike).
 
 It prints audio hours per hour (= x real time) for each, the batch layer's
 overhead against the plain loop (floor <= 5 %), and the end-to-end ratio of
@@ -129,18 +132,71 @@ def asr_only(files: list[str]) -> None:
     print(json.dumps({"analysis_seconds": busy}))
 
 
+def paired(files: list[str]) -> None:
+    """Warm models, one process: per call, the whole analysis then bare faster-whisper on the same signals."""
+    import numpy as np
+    import soundfile as sf
+    from faster_whisper.audio import decode_audio
+
+    from analysis import Analyzer, Config
+    from analysis.asr import load_model
+
+    analyzer = Analyzer(Config())
+    analyzer.analyze(files[0])  # load every model once, outside the timings
+    model = load_model(analyzer.config.asr)
+    cfg = analyzer.config.asr
+    rows = []
+    for f in files:
+        t0 = time.perf_counter()
+        report = analyzer.analyze(f)
+        t1 = time.perf_counter()
+        signals = decode_audio(f, split_stereo=True) if sf.info(f).channels == 2 else (decode_audio(f),)
+        for sig in signals:
+            if np.any(sig):
+                segments, _ = model.transcribe(sig, language=cfg.language, beam_size=cfg.beam_size, word_timestamps=True,
+                                               vad_filter=cfg.vad_filter, condition_on_previous_text=False)
+                for seg in segments:
+                    _ = seg.words
+        t2 = time.perf_counter()
+        rows.append({"layout": report.call.layout, "analysis": t1 - t0, "asr": t2 - t1})
+    print(json.dumps(rows))
+
+
+def overhead_pairs(n: int, files: list[str], work: Path, env: dict[str, str]) -> None:
+    """``n`` pairs of (plain loop, batch with 1 worker), alternating which goes first; prints each and the median."""
+    ratios = []
+    for i in range(n):
+        got = {}
+        order = ("plain", "batch") if i % 2 == 0 else ("batch", "plain")
+        for what in order:
+            if what == "plain":
+                got[what], _ = timed([PY, __file__, "--plain-loop", str(work / f"plain-{i}"), *files], env)
+            else:
+                got[what], _ = timed([PY, "-m", "analysis.cli", "batch", *files, "--out", str(work / f"b1-{i}"), "--workers", "1"], env)
+        ratios.append(got["batch"] / got["plain"] - 1)
+        print(f"pair {i + 1} ({' then '.join(order)}): plain loop {got['plain']:.1f} s, batch 1 worker {got['batch']:.1f} s -> {100 * ratios[-1]:+.1f} %")
+    ratios.sort()
+    print(f"median overhead over {n} pairs: {100 * ratios[len(ratios) // 2] if n % 2 else 50 * (ratios[n // 2 - 1] + ratios[n // 2]):+.1f} % (floor <= 5 %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 calls: a smoke run")
     ap.add_argument("--no-ray", action="store_true", help="leave out the Ray run")
     ap.add_argument("--work", metavar="DIR", help="working folder (default: a temporary one, removed after)")
+    ap.add_argument("--overhead-only", type=int, metavar="N", default=0,
+                    help="only the overhead figure: N pairs of (plain loop, batch 1 worker) in alternating order (AB, BA, ...), "
+                    "so that other work on the machine weighs on both alike")
     ap.add_argument("--plain-loop", nargs="+", metavar="X", help=argparse.SUPPRESS)
     ap.add_argument("--asr-only", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--paired", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_loop:
         return plain_loop(args.plain_loop[1:], args.plain_loop[0])
     if args.asr_only:
         return asr_only(args.asr_only)
+    if args.paired:
+        return paired(args.paired)
 
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench-batch-"))
     env = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
@@ -150,6 +206,8 @@ def main() -> None:
         files = [str(c) for c in calls]
         print(f"{len(calls)} calls, {total / 60:.1f} min of audio ({total / 3600:.3f} h); {os.cpu_count()} cores; callreview default configuration")
         rows: list[tuple[str, float, float | None]] = []
+        if args.overhead_only:
+            return overhead_pairs(args.overhead_only, files, work, env)
 
         wall, p = timed([PY, __file__, "--plain-loop", str(work / "plain"), *files], env)
         rows.append(("plain loop (1 process)", wall, json.loads(p.stdout.strip().splitlines()[-1])["analysis_seconds"]))
@@ -176,7 +234,19 @@ def main() -> None:
         own_plain = plain[1] - plain[2]
         print(f"  time outside analyze() calls: batch {own_b1:.1f} s, plain loop {own_plain:.1f} s "
               f"-> layer's own cost {100 * (own_b1 - own_plain) / plain[1]:+.1f} % of the plain loop")
-        print(f"end to end / transcription only: plain loop {plain[1] / asr[1]:.2f}, batch 1 worker {b1[1] / asr[1]:.2f} (floor <= 1.25)")
+        print(f"end to end / transcription only, cold processes (wall, model loading included): "
+              f"plain loop {plain[1] / asr[1]:.2f}, batch 1 worker {b1[1] / asr[1]:.2f} (floor <= 1.25)")
+
+        _, p = timed([PY, __file__, "--paired", *files], env)
+        pairs = json.loads(p.stdout.strip().splitlines()[-1])
+        by: dict[str, list[float]] = {}
+        for r in pairs:
+            a, t = by.setdefault(r["layout"], [0.0, 0.0]), by.setdefault("all calls", [0.0, 0.0])
+            a[0] += r["analysis"]; a[1] += r["asr"]; t[0] += r["analysis"]; t[1] += r["asr"]
+        print("end to end / transcription only, warm models, each call analysed then transcribed back to back (paired):")
+        for layout, (an, asr_s) in sorted(by.items()):
+            n = len(pairs) if layout == "all calls" else sum(r["layout"] == layout for r in pairs)
+            print(f"  {layout} ({n}): analysis {an:.1f} s, faster-whisper {asr_s:.1f} s -> {an / asr_s:.2f}")
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
