@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table", help="what to print: a summary table or the JSON reports")
     _add_analysis_options(p)
 
+    p = sub.add_parser("show", parents=[common], help="print the summary of saved reports")
+    p.add_argument("reports", nargs="+", metavar="REPORT", help="<call-id>.json reports, or folders holding them")
+
     p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the report document")
     p.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_PATH.relative_to(Path(__file__).parent.parent)}")
     _add_batch_commands(sub, common)
@@ -167,6 +170,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from .records import load_report
+
+    paths: list[Path] = []
+    for item in args.reports:
+        p = Path(item)
+        paths.extend(sorted(f for f in p.glob("*.json")) if p.is_dir() else [p])
+    failed = 0
+    for path in paths:
+        try:
+            report = load_report(path.read_bytes(), source=str(path))
+        except OSError as exc:
+            print(f"error: {path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+            failed += 1
+            continue
+        except CallReviewError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(format_summary(report) + "\n")
+    return 1 if failed else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if args.write:
@@ -194,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "show":
+            return cmd_show(args)
         if args.command == "schema":
             return cmd_schema(args)
         if args.command in BATCH_COMMANDS:

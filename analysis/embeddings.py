@@ -70,6 +70,12 @@ class SentenceEncoder:
                 device = "cpu"
         path = get_model_path()
         try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars on the user's terminal
+        except ImportError:  # pragma: no cover
+            pass
+        try:
             self._model = SentenceTransformer(str(path), device=device)
         except Exception as exc:  # noqa: BLE001 - any failure to load is reported the same way
             raise ModelUnavailableError(f"cannot load sentence-embedding model from {path}: {exc}") from None

@@ -86,3 +86,13 @@ def test_schema_command_prints_schema() -> None:
     p = run("schema")
     assert p.returncode == 0
     assert json.loads(p.stdout)["title"] == "CallReport"
+
+
+def test_show_prints_saved_reports(tmp_path: Path) -> None:
+    src = shared_file("real/faster_whisper/stereo_diarization.wav")
+    assert run("analyze", str(src), "--out", str(tmp_path)).returncode == 0
+    (tmp_path / "broken.json").write_text("{}")
+    p = run("show", str(tmp_path))
+    assert p.returncode == 1
+    assert "stereo_diarization" in p.stdout and "The horizon seems extremely distant" in p.stdout
+    assert "broken.json: not a callreview report" in p.stderr
