@@ -22,6 +22,11 @@ from .records import Word
 
 log = logging.getLogger(__name__)
 
+SAMPLE_RATE = 16000  # Hz: what faster-whisper expects
+WINDOW = 600.0  # seconds: longer signals are transcribed in windows of at most this length
+CUT_SEARCH = 30.0  # seconds before a window's end searched for a pause to cut at
+QUIET_SPAN = 0.5  # seconds: length of the quiet stretch a cut is centred in
+
 _MODELS: dict[tuple, object] = {}
 _LOCK = threading.Lock()
 
@@ -136,27 +141,46 @@ class Transcriber:
             self._model = load_model(self.cfg)
         return self._model
 
-    def transcribe(self, signal: np.ndarray, offset: float = 0.0) -> list[Word]:
+    def transcribe(self, signal: np.ndarray, offset: float = 0.0, window: float | None = None) -> list[Word]:
         """Recognise the words of one signal.
+
+        Signals up to ``window`` seconds go to the recogniser in one pass; longer
+        ones in consecutive windows of at most ``window`` seconds, cut at the
+        quietest half-second near each window's end (:func:`window_bounds`), so
+        memory does not grow with the call (faster-whisper computes the features
+        of all the audio it is given at once). Words keep call timestamps.
 
         Parameters
         ----------
         signal : np.ndarray
-            1-D float32 samples at 16 kHz.
+            1-D samples at 16 kHz (float32; float16 is converted window by window).
         offset : float
             Seconds added to every timestamp.
+        window : float, optional
+            Longest stretch transcribed in one pass, seconds (default ``WINDOW``).
 
         Returns
         -------
         list of Word
         """
-        if signal.size == 0 or not np.any(signal):
+        peak = _peak(signal)
+        if signal.size == 0 or peak == 0.0:
             return []
-        peak = float(np.abs(signal).max())
-        if peak < 0.1:  # quiet recordings: the VAD and the recogniser work on a level-normalised copy
-            signal = signal * np.float32(0.5 / peak)
+        gain = np.float32(0.5 / peak) if peak < 0.1 else None  # quiet recordings: the VAD and the recogniser work on a level-normalised copy
+        bounds = window_bounds(signal, SAMPLE_RATE, WINDOW if window is None else window)
+        words: list[Word] = []
+        for a, b in bounds:
+            part = signal[a:b]
+            part = part * gain if gain is not None else part
+            got = self._recognise(np.ascontiguousarray(part, dtype=np.float32), offset + a / SAMPLE_RATE)
+            if len(bounds) > 1:
+                log.debug("ASR window %.1f-%.1f s: %d words", a / SAMPLE_RATE, b / SAMPLE_RATE, len(got))
+            words.extend(got)
+        return words
+
+    def _recognise(self, signal: np.ndarray, offset: float) -> list[Word]:
         segments, _info = self.model.transcribe(
-            np.ascontiguousarray(signal, dtype=np.float32),
+            signal,
             language=self.cfg.language,
             beam_size=self.cfg.beam_size,
             word_timestamps=True,
@@ -178,3 +202,64 @@ class Transcriber:
                     )
                 )
         return words
+
+
+def _peak(signal: np.ndarray, block: int = 1 << 20) -> float:
+    """Largest absolute sample, block by block (no whole-signal temporary)."""
+    peak = 0.0
+    for i in range(0, len(signal), block):
+        part = signal[i : i + block]
+        peak = max(peak, float(max(part.max(), -part.min())))
+    return peak
+
+
+def window_bounds(
+    signal: np.ndarray, sr: int = SAMPLE_RATE, window: float = WINDOW, search: float | None = None, quiet: float = QUIET_SPAN
+) -> list[tuple[int, int]]:
+    """Consecutive ``[start, end)`` sample ranges covering ``signal``, each at most ``window`` seconds.
+
+    Each cut is placed in the quietest ``quiet``-second stretch (lowest mean
+    energy of 10 ms frames) of the ``search`` seconds before the window would
+    end (default: ``CUT_SEARCH`` or a quarter of the window, whichever is
+    shorter) - in a pause, so that no word is split between two windows. Of
+    equally quiet stretches the latest is taken.
+
+    Parameters
+    ----------
+    signal : np.ndarray
+        1-D samples.
+    sr : int
+        Sample rate, Hz.
+    window, search, quiet : float
+        Seconds.
+
+    Returns
+    -------
+    list of (int, int)
+        One range (the whole signal) when it is no longer than ``window``.
+    """
+    n = len(signal)
+    wlen = max(1, int(round(window * sr)))
+    if n <= wlen:
+        return [(0, n)]
+    look = int(round((min(CUT_SEARCH, window / 4) if search is None else search) * sr))
+    hop = max(1, int(round(0.01 * sr)))
+    span = max(1, int(round(quiet / 0.01)))
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while n - start > wlen:
+        end = start + wlen
+        lo = max(start + hop, end - look)
+        m = (end - lo) // hop
+        if m <= span:
+            cut = end
+        else:
+            fr = signal[end - m * hop : end].astype(np.float64).reshape(m, hop)
+            energy = np.mean(fr * fr, axis=1)
+            stretch = np.convolve(energy, np.ones(span), mode="valid")  # energy of each quiet-long stretch
+            i = len(stretch) - 1 - int(np.argmin(stretch[::-1]))  # the latest of the quietest
+            cut = end - m * hop + (i + span // 2) * hop
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, n))
+    return bounds

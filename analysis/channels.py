@@ -16,6 +16,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FRAME = 0.025  # seconds
+BLOCK_SAMPLES = 1 << 20  # samples of a signal converted to float64 at a time by frame_db
 SILENT_DBFS = -90.0  # digital silence; quieter channels are judged relative to each other
 
 
@@ -43,15 +44,37 @@ class Layout:
 
 
 def frame_db(x: np.ndarray, sr: int, frame: float = FRAME) -> np.ndarray:
-    """Frame energy in dBFS of a 1-D signal, non-overlapping frames of ``frame`` seconds."""
+    """Frame energy in dBFS of a 1-D signal, non-overlapping frames of ``frame`` seconds.
+
+    Works through the signal in blocks of about ``BLOCK_SAMPLES`` samples
+    (float64 per block), so a long float32 or float16 signal is never copied whole.
+    """
     n = max(1, int(round(frame * sr)))
     m = len(x) // n
     if m == 0:
         return np.full(1, -120.0, dtype=np.float32)
-    fr = x[: m * n].reshape(m, n).astype(np.float64)
-    fr = fr - fr.mean(axis=1, keepdims=True)
-    rms = np.sqrt(np.mean(fr * fr, axis=1) + 1e-12)
-    return (20.0 * np.log10(rms + 1e-12)).astype(np.float32)
+    out = np.empty(m, dtype=np.float32)
+    step = max(1, BLOCK_SAMPLES // n)
+    for f0 in range(0, m, step):
+        f1 = min(m, f0 + step)
+        fr = x[f0 * n : f1 * n].reshape(f1 - f0, n).astype(np.float64)
+        fr = fr - fr.mean(axis=1, keepdims=True)
+        rms = np.sqrt(np.mean(fr * fr, axis=1) + 1e-12)
+        out[f0:f1] = 20.0 * np.log10(rms + 1e-12)
+    return out
+
+
+def _centred_products(x: np.ndarray, y: np.ndarray, block: int = 1 << 20) -> tuple[float, float, float]:
+    """``(a.a, b.b, a.b)`` of the two signals with their means removed, in float64, block by block."""
+    mx, my = float(x.mean()), float(y.mean())
+    aa = bb = ab = 0.0
+    for i in range(0, min(len(x), len(y)), block):
+        a = x[i : i + block].astype(np.float64) - mx
+        b = y[i : i + block].astype(np.float64) - my
+        aa += float(np.dot(a, a))
+        bb += float(np.dot(b, b))
+        ab += float(np.dot(a, b))
+    return aa, bb, ab
 
 
 def detect_layout(samples: np.ndarray, sr: int, duplicate_correlation: float = 0.98) -> Layout:
@@ -77,8 +100,6 @@ def detect_layout(samples: np.ndarray, sr: int, duplicate_correlation: float = 0
         active = [c for c in range(ch) if np.percentile(frame_db(samples[c], sr), 95) > SILENT_DBFS]
         return Layout("multi", tuple(active or range(ch)), True, f"{ch} channels mixed to one signal")
 
-    a = samples[0].astype(np.float64) - float(samples[0].mean())
-    b = samples[1].astype(np.float64) - float(samples[1].mean())
     da, db = frame_db(samples[0], sr), frame_db(samples[1], sr)
     la, lb = float(np.percentile(da, 95)), float(np.percentile(db, 95))
     if la <= SILENT_DBFS and lb <= SILENT_DBFS:
@@ -88,8 +109,9 @@ def detect_layout(samples: np.ndarray, sr: int, duplicate_correlation: float = 0
     if la <= SILENT_DBFS or lb - la > 40:
         return Layout("mono", (1,), False, "left channel silent; right channel used as a mono call")
 
-    denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b))) or 1.0
-    corr = float(np.dot(a, b) / denom)
+    aa, bb, ab = _centred_products(samples[0], samples[1])
+    denom = float(np.sqrt(aa * bb)) or 1.0
+    corr = float(ab / denom)
     if corr >= duplicate_correlation:
         return Layout("duplicate_mono", (0,), False, f"both channels carry the same signal (correlation {corr:.3f})")
 
@@ -111,9 +133,19 @@ def detect_layout(samples: np.ndarray, sr: int, duplicate_correlation: float = 0
     )
 
 
-def mono_signal(samples: np.ndarray, layout: Layout) -> np.ndarray:
-    """The single signal analysed for a mono-like layout."""
-    if layout.mix:
-        return samples[list(layout.channels)].mean(axis=0).astype(np.float32)
-    return samples[layout.channels[0]]
+def mono_signal(samples: np.ndarray, layout: Layout, block: int = 1 << 20) -> np.ndarray:
+    """The single signal analysed for a mono-like layout.
 
+    A kept channel is returned as it is (a view), as float32 when the recording
+    is held as float16; a mix is averaged block by block into one float32 array.
+    """
+    if layout.mix:
+        chans = list(layout.channels)
+        n = samples.shape[1]
+        out = np.empty(n, dtype=np.float32)
+        for i in range(0, n, block):
+            part = samples[chans, i : i + block]
+            out[i : i + block] = (part.astype(np.float32) if part.dtype == np.float16 else part).mean(axis=0)
+        return out
+    x = samples[layout.channels[0]]
+    return x.astype(np.float32) if x.dtype == np.float16 else x

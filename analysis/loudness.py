@@ -57,12 +57,17 @@ def frame_levels(x: np.ndarray, sr: int, hop: float = 0.01, window: float = 0.03
     half = max(1, int(round(hop * sr / 2)))  # samples per half-hop block
     k = max(2, 2 * int(round(window / hop)))  # blocks per window (even: centred on a block boundary)
     nb = 2 * n + k
-    y = np.zeros(nb * half, dtype=np.float64)
-    m = min(len(x), len(y))
-    y[:m] = x[:m]
-    blocks = y.reshape(nb, half)
-    s1 = blocks.sum(axis=1)
-    s2 = np.einsum("ij,ij->i", blocks, blocks)
+    s1 = np.zeros(nb, dtype=np.float64)
+    s2 = np.zeros(nb, dtype=np.float64)
+    step = 1 << 13  # half-hop blocks converted to float64 at a time (a long signal is never copied whole)
+    for b0 in range(0, min(nb, -(-len(x) // half)), step):
+        b1 = min(nb, b0 + step)
+        seg = x[b0 * half : b1 * half].astype(np.float64)
+        if len(seg) < (b1 - b0) * half:
+            seg = np.concatenate([seg, np.zeros((b1 - b0) * half - len(seg))])
+        blocks = seg.reshape(b1 - b0, half)
+        s1[b0:b1] = blocks.sum(axis=1)
+        s2[b0:b1] = np.einsum("ij,ij->i", blocks, blocks)
     kern = np.ones(k)
     c1 = np.convolve(np.concatenate([np.zeros(k // 2), s1]), kern, mode="valid")
     c2 = np.convolve(np.concatenate([np.zeros(k // 2), s2]), kern, mode="valid")

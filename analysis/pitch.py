@@ -164,16 +164,14 @@ def track_pitch(
     -------
     PitchTrack
     """
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x)
     n = n_frames(len(x) / sr, hop)
     f0 = np.full(n, np.nan, dtype=np.float32)
     ap = np.ones(n, dtype=np.float32)
     if n == 0:
         return PitchTrack(hop, f0, ap)
-    if sr > rate:
-        y = soxr.resample(x, sr, rate, quality="MQ")
-    else:
-        y, rate = x, sr
+    if sr <= rate:
+        rate = sr
     tau_min = max(2, int(np.floor(rate / fmax)))
     tau_max = int(np.ceil(rate / fmin)) + 1
     w = max(tau_max, int(round(window * rate)))
@@ -182,7 +180,7 @@ def track_pitch(
     if n_fft * 3 // 4 >= length:
         n_fft = n_fft * 3 // 4
     half = length // 2
-    ypad = np.concatenate([np.zeros(half, np.float32), y.astype(np.float32), np.zeros(length, np.float32)])
+    ypad = _padded(x, sr, rate, half, length)
     idx = np.flatnonzero(frames[:n]) if frames is not None else np.arange(n)
     if idx.size == 0:
         return PitchTrack(hop, f0, ap)
@@ -221,6 +219,27 @@ def track_pitch(
         f0 = _octave_pass(f0, idx, dips_lag, dips_val, rate, hop, octave_window, voicing_threshold, fmin, fmax)
     f0 = _clean_runs(f0, frames, hop, min_voiced, max_gap)
     return PitchTrack(hop, f0, ap)
+
+
+def _padded(x: np.ndarray, sr: int, rate: int, before: int, after: int, block: int = 1 << 20) -> np.ndarray:
+    """``x`` as float32 at ``rate`` (resampled with soxr MQ when ``sr`` is higher) between ``before`` and ``after`` zeros.
+
+    Written block by block into one array: the whole signal is never copied or
+    converted at once (it may be a long float16 channel).
+    """
+    stream = soxr.ResampleStream(sr, rate, 1, dtype="float32", quality="MQ") if sr != rate else None
+    expected = len(x) if stream is None else (2 * len(x) * rate + sr) // (2 * sr)
+    out = np.zeros(before + expected + after + 16, dtype=np.float32)
+    pos = before
+    for i in range(0, len(x), block):
+        part = np.asarray(x[i : i + block], dtype=np.float32)
+        if stream is not None:
+            part = stream.resample_chunk(part, last=i + block >= len(x))
+        if pos + len(part) + after > len(out):  # the resampler gave more than expected
+            out = np.concatenate([out, np.zeros(pos + len(part) + after - len(out), dtype=np.float32)])
+        out[pos : pos + len(part)] = part
+        pos += len(part)
+    return out
 
 
 def _octave_pass(f0, idx, dips_lag, dips_val, rate, hop, window, voicing_threshold, fmin, fmax):
