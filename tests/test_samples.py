@@ -17,12 +17,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from analysis.rubric import CUE_KINDS
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_audio"
 SCRIPT = ROOT / "scripts" / "make_samples.py"
 MANIFEST = SAMPLES / "MANIFEST.txt"
 
 # call -> (layout, sample rate, container, subtype, shortest, longest duration in s)
+
 CALLS = {
     "calm_agent": ("stereo", 16000, "FLAC", "PCM_16", 75.0, 100.0),
     "rude_agent": ("stereo", 16000, "FLAC", "PCM_16", 75.0, 100.0),
@@ -31,26 +34,7 @@ CALLS = {
     "tel_support_8k": ("mono", 8000, "WAV", "PCM_16", 60.0, 80.0),
 }
 EVENT_KINDS = {"overlap", "interruption", "backchannel", "silence", "dead_air", "hold", "raised_voice", "fast_speech"}
-CUES = {
-    "acknowledgement",
-    "empathy",
-    "apology_sincere",
-    "non_apology",
-    "paraphrase",
-    "open_question",
-    "ownership",
-    "policy_hiding",
-    "blame",
-    "hold_permission",
-    "hold_thanks",
-    "alternatives",
-    "escalation_offer",
-    "closing_loop",
-    "customer_repetition",
-    "customer_frustration",
-    "manager_request",
-    "customer_thanks",
-}
+CUES = set(CUE_KINDS)  # the cue kinds the rubric defines
 ROLES = {"agent", "customer"}
 MAX_TOTAL_BYTES = 5_000_000
 
