@@ -5,9 +5,11 @@ pauses. Here a real 4-minute call channel is forced into 1-minute windows and
 compared with one pass over the whole channel.
 
 tiny.en is sensitive to where its 30-second decoding segments start: the same
-channel delayed by 0.3 s of silence already reads differently in places. The
-windowed transcript is therefore held to that noise floor of the recogniser
-(plus a small margin), not to zero difference.
+channel delayed by 0.3 s of silence already reads differently in places (WER
+0.20 against the undelayed pass; 1-minute windows: 0.19). The windowed
+transcript is therefore held to that noise floor of the recogniser (plus a
+small margin, at most 0.25), not to zero difference; what windowing itself could
+break - words lost at cuts, timestamps off - is checked word by word.
 """
 
 from __future__ import annotations
@@ -65,16 +67,22 @@ def test_window_bounds_short_signal_is_one_window() -> None:
 
 @pytest.mark.slow
 def test_windowed_transcription_matches_one_pass(channel: np.ndarray, transcriber: Transcriber) -> None:
-    one = transcriber.transcribe(channel)
-    windowed = transcriber.transcribe(channel, window=60.0)
-    delayed = transcriber.transcribe(np.concatenate([np.zeros(int(0.3 * SR), np.float32), channel]), offset=-0.3)
+    import ctranslate2
+
+    def run(x: np.ndarray, **kw) -> list:
+        ctranslate2.set_random_seed(0)  # temperature fallback samples: same seed, same reading, run after run
+        return transcriber.transcribe(x, **kw)
+
+    one = run(channel)
+    windowed = run(channel, window=60.0)
+    delayed = run(np.concatenate([np.zeros(int(0.3 * SR), np.float32), channel]), offset=-0.3)
     text = lambda ws: " ".join(w.text for w in ws)  # noqa: E731
     noise = wer(text(one), text(delayed))  # how much tiny.en changes when its segments start elsewhere
     got = wer(text(one), text(windowed))
     assert len(one) > 200
     assert got <= min(0.25, noise + 0.05), f"windowed WER {got:.3f}; the recogniser's own noise floor is {noise:.3f}"
     # the longest calls are held as float16: that reads within the same noise floor
-    half = wer(text(one), text(transcriber.transcribe(channel.astype(np.float16), window=60.0)))
+    half = wer(text(one), text(run(channel.astype(np.float16), window=60.0)))
     assert half <= min(0.25, noise + 0.05), f"float16 windowed WER {half:.3f}; noise floor {noise:.3f}"
 
     # timestamps are call times: words read alike in both runs are at the same place
@@ -96,7 +104,11 @@ def test_windowed_transcription_matches_one_pass(channel: np.ndarray, transcribe
 
 @pytest.mark.slow
 def test_short_signal_transcribed_in_one_pass_as_before(transcriber: Transcriber, channel: np.ndarray) -> None:
+    import ctranslate2
+
     x = channel[: 40 * SR]
+    ctranslate2.set_random_seed(0)
     direct = transcriber._recognise(np.ascontiguousarray(x), 0.0)
+    ctranslate2.set_random_seed(0)
     assert [(w.text, w.start, w.end) for w in transcriber.transcribe(x)] == [(w.text, w.start, w.end) for w in direct]
     assert len(direct) > 20
