@@ -52,9 +52,19 @@ from . import __version__
 from .audio import file_sha256
 from .catalog import Catalog, utc_now
 from .config import BatchConfig, Config
-from .errors import BatchInputError, BatchLockedError, CallReviewError, ConfigError, ModelUnavailableError, OutputError, SchemaError
-from .output import write_atomic
+from .errors import (
+    BatchInputError,
+    BatchLockedError,
+    CallReviewError,
+    CatalogError,
+    ConfigError,
+    ModelUnavailableError,
+    OutputError,
+    SchemaError,
+)
+from .output import write_atomic, write_problem
 from .records import SCHEMA_VERSION, CallReport, load_report
+from .roots import absolute_roots, glob_root, within_any
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +120,17 @@ class CallMeta:
 
 @dataclass(frozen=True)
 class CallInput:
-    """One recording to analyse: its path (absolute) and metadata, and where it was listed."""
+    """One recording to analyse: its path (absolute) and metadata, and where it was listed.
+
+    ``refused`` holds the reason when the path may not be read (it resolves
+    outside the archive roots, see :mod:`analysis.roots`); the batch records
+    such an input as failed without opening it.
+    """
 
     path: str
     meta: CallMeta = field(default_factory=CallMeta)
     origin: str = ""
+    refused: str | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -208,11 +224,26 @@ class NamePattern:
         )
 
 
-def read_manifest(path: str | Path) -> list[CallInput]:
+ARCHIVE_ROOT_HINT = "move the file under that folder, or allow its folder with --archive-root DIR ([batch] archive_roots)"
+
+
+def read_manifest(path: str | Path, archive_roots: Sequence[str | Path] = ()) -> list[CallInput]:
     """Read a manifest CSV: a ``path`` column plus optional ``call_id, agent, team, started_at, agent_channel, language``.
 
     Comma, semicolon and tab separators are recognised; relative paths are taken
     from the manifest's folder; blank rows are skipped; other columns are ignored.
+
+    A path must lead (after ``..`` and symbolic links are resolved) under the
+    manifest's folder or one of ``archive_roots``; a row that leads elsewhere
+    (``../../etc/passwd``, ``/home/someone/x.wav``) comes back with ``refused``
+    set to a one-line reason, and is never opened.
+
+    Parameters
+    ----------
+    path : str or Path
+        The manifest.
+    archive_roots : sequence of path
+        Absolute folders rows may also name files under.
 
     Raises
     ------
@@ -257,7 +288,15 @@ def read_manifest(path: str | Path) -> list[CallInput]:
             call_id=values["call_id"], agent=values["agent"], team=values["team"], started_at=values["started_at"],
             agent_channel=chan, language=values["language"],
         )
-        out.append(CallInput(os.path.abspath(p), meta, f"{mpath}:{line}"))
+        home = os.path.abspath(mpath.parent)
+        refused = None
+        if not within_any(p, [home, *archive_roots]):
+            resolved = os.path.realpath(p)
+            refused = (
+                f"{mpath}: line {line}: path {values['path']!r} is outside the manifest's folder {home} "
+                f"and the archive roots (it resolves to {resolved}); {ARCHIVE_ROOT_HINT}"
+            )
+        out.append(CallInput(os.path.abspath(p), meta, f"{mpath}:{line}", refused))
     return out
 
 
@@ -267,7 +306,12 @@ def _audio_files(folder: Path) -> list[Path]:
     )
 
 
-def discover(items: Sequence[str], pattern: NamePattern | None = None, exclude: str | Path | None = None) -> list[CallInput]:
+def discover(
+    items: Sequence[str],
+    pattern: NamePattern | None = None,
+    exclude: str | Path | None = None,
+    archive_roots: Sequence[str | Path] = (),
+) -> list[CallInput]:
     """Expand batch inputs into recordings, in order, each path once.
 
     Parameters
@@ -280,6 +324,12 @@ def discover(items: Sequence[str], pattern: NamePattern | None = None, exclude: 
         Metadata from file names; manifest columns take precedence over it.
     exclude : str or Path, optional
         A folder whose files are never inputs (the batch's own output folder).
+    archive_roots : sequence of path
+        Absolute folders any input may name files under (see :mod:`analysis.roots`).
+        A file found in a folder or by a glob that resolves (through a symbolic
+        link) outside its input's folder and these roots, or a manifest row
+        leading outside the manifest's folder and these roots, is returned with
+        ``refused`` set; it is not opened.
 
     Returns
     -------
@@ -294,11 +344,19 @@ def discover(items: Sequence[str], pattern: NamePattern | None = None, exclude: 
     seen: set[str] = set()
     skip_under = os.path.join(os.path.abspath(exclude), "") if exclude is not None else None
 
-    def add(p: str | Path, meta: CallMeta, origin: str) -> None:
+    def add(p: str | Path, meta: CallMeta, origin: str, root: str | None = None, refused: str | None = None) -> None:
         ap = os.path.abspath(p)
         if ap in seen or (skip_under and ap.startswith(skip_under) and origin != "argument"):
             return
         seen.add(ap)
+        if refused is None and root is not None and not within_any(ap, [root, *archive_roots]):
+            refused = (
+                f"{ap}: a link to {os.path.realpath(ap)}, outside the input folder {root} and the archive roots; "
+                "give that file's folder as an input, or allow it with --archive-root DIR"
+            )
+        if refused is not None:
+            out.append(CallInput(ap, meta, origin, refused))
+            return
         if pattern is not None:
             found = pattern.match(ap)
             if found is None:
@@ -314,12 +372,12 @@ def discover(items: Sequence[str], pattern: NamePattern | None = None, exclude: 
             if not files:
                 log.warning("%s: no audio files in this folder", item)
             for f in files:
-                add(f, CallMeta(), f"folder {item}")
+                add(f, CallMeta(), f"folder {item}", root=os.path.abspath(p))
         elif p.suffix.lower() == ".csv":
             if not p.is_file():
                 raise BatchInputError(f"{item}: manifest not found; check the path")
-            for ci in read_manifest(p):
-                add(ci.path, ci.meta, ci.origin)
+            for ci in read_manifest(p, archive_roots):
+                add(ci.path, ci.meta, ci.origin, refused=ci.refused)
         elif any(ch in item for ch in "*?[") and not p.exists():
             matches = sorted(glob.glob(str(p), recursive=True))
             files: list[Path] = []
@@ -331,8 +389,9 @@ def discover(items: Sequence[str], pattern: NamePattern | None = None, exclude: 
                     files.append(mp_)
             if not files:
                 log.warning("%s: no audio files match this pattern", item)
+            root = glob_root(str(p))
             for f in files:
-                add(f, CallMeta(), f"glob {item}")
+                add(f, CallMeta(), f"glob {item}", root=root)
         else:
             add(p, CallMeta(), "argument")
     return out
@@ -485,6 +544,12 @@ def worker_init(threads: int, parent_pid: int | None = None) -> None:
     """Initializer of a local worker process: Ctrl-C is the driver's job, threads limited, exits with its driver."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_threads(threads)
+    try:  # tqdm (model downloads, progress) would make a named multiprocessing lock a stopped worker leaks; threads suffice here
+        from tqdm.std import TqdmDefaultWriteLock
+
+        TqdmDefaultWriteLock.mp_lock = None
+    except ImportError:  # pragma: no cover - tqdm comes with faster-whisper
+        pass
     if parent_pid:
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="callreview-parent-watch").start()
 
@@ -802,7 +867,7 @@ class FolderLock:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise OutputError(f"{self.folder}: cannot write results there ({exc.strerror or exc}); choose another --out folder") from None
+            raise OutputError(f"{self.folder}: cannot write results there ({write_problem(exc)}); choose another --out folder") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -971,6 +1036,9 @@ class _Driver:
                                audio_sha256=sha))
 
     def _plan(self, inp: CallInput) -> WorkItem | None:
+        if inp.refused:
+            self._fail(inp, inp.refused, error="PathOutsideRootsError")
+            return None
         sha = self._hash(inp)
         if sha is None:
             return None
@@ -1137,9 +1205,15 @@ def run_batch(
         Ctrl-C or SIGTERM: workers are stopped, finished calls are kept, the run is marked interrupted.
     """
     config = config or Config()
+    roots = absolute_roots(config.batch.archive_roots)
+    for r in roots:
+        if not os.path.isdir(r):
+            raise BatchInputError(f"archive root {r}: no such folder; give --archive-root an existing folder of recordings")
+    if roots != list(config.batch.archive_roots):
+        config = config.with_overrides({"batch.archive_roots": roots})  # recorded absolute: the dashboard reads them back
     bcfg = config.batch
     pattern = NamePattern(bcfg.name_pattern) if bcfg.name_pattern else None
-    inputs = discover(items, pattern, exclude=out_dir)
+    inputs = discover(items, pattern, exclude=out_dir, archive_roots=roots)
     if not inputs:
         raise BatchInputError(f"no audio files found in {' '.join(items)}; give folders, globs, files or a manifest CSV")
     rubric = rubric_identity(config)
@@ -1157,27 +1231,31 @@ def run_batch(
                 log.warning("%s: earlier run(s) %s did not finish (killed); continuing from what they completed", out, ", ".join(stale))
             run_id = cat.start_run(
                 engine=bcfg.engine, workers=bcfg.workers, config=config.to_dict(), rubric=rubric, model=config.asr.model,
-                tool_version=__version__, inputs=list(items), total=len(inputs),
+                tool_version=__version__, inputs=[os.path.abspath(os.path.expanduser(i)) for i in items], total=len(inputs),
             )
             summary = BatchSummary(run_id=run_id, out_dir=out, engine=bcfg.engine, workers=bcfg.workers, total=len(inputs), removed_partial=removed)
             observer.start(summary)
             driver = _Driver(inputs, out, config, cat, summary, rubric, force, limit, fail_fast, observer, factory)
             status = "aborted"
+            unwritable = False
             try:
                 driver.run()
                 status = "aborted" if driver.stop else "finished"
             except KeyboardInterrupt:
                 status = "interrupted"
                 raise
+            except (OutputError, CatalogError):
+                unwritable = True  # the folder or its disk refused a result: stop the calls in progress too
+                raise
             finally:
                 if driver.engine is not None:
-                    driver.engine.close(kill=status == "interrupted")
+                    driver.engine.close(kill=status == "interrupted" or unwritable)
                 summary.status = status
                 summary.wall_seconds = time.perf_counter() - t0
                 try:
                     cat.finish_run(run_id, status, skipped=summary.skipped)
                 except CallReviewError as exc:  # never hide the original error
-                    log.error("cannot record the end of run %s: %s", run_id, exc)
+                    (log.info if unwritable else log.error)("cannot record the end of run %s: %s", run_id, exc)
     return summary
 
 

@@ -42,10 +42,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import CatalogError
+from .errors import CallReviewError, CatalogError
 from .records import CallReport
 
 log = logging.getLogger(__name__)
+
+_STORAGE_ERRORS = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")
+_STORAGE_WORDS = ("disk is full", "disk i/o error", "unable to open", "readonly database", "read-only")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether a SQLite error means the catalog's disk or folder cannot take the write (full, I/O, permissions)."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(_STORAGE_ERRORS) or any(w in str(exc).lower() for w in _STORAGE_WORDS)
+
+
+def storage_error(path: str | Path, exc: BaseException) -> CatalogError:
+    """The one-line error for a catalog write the disk or folder refused (nothing of it was kept)."""
+    return CatalogError(
+        f"{path}: cannot write the catalog ({exc}): the disk may be full or the folder not writable; "
+        "free disk space or choose another --out folder, then run the same command again; earlier results are intact"
+    )
+
 
 CATALOG_FILE = "catalog.sqlite"
 
@@ -343,7 +363,10 @@ class Catalog:
                 conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
             else:
                 folder.mkdir(parents=True, exist_ok=True)
+                created = not path.exists()
                 conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+                if created:  # transcripts are in it: owner only, like the reports (its -wal/-shm files follow)
+                    os.chmod(path, 0o600)
         except (OSError, sqlite3.Error) as exc:
             raise CatalogError(f"{path}: cannot open the catalog ({exc}); check the folder exists and is writable") from None
         conn.row_factory = sqlite3.Row
@@ -365,6 +388,8 @@ class Catalog:
                 migrate(conn, str(path))
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if is_storage_error(exc):
+                raise storage_error(path, exc) from None
             raise CatalogError(
                 f"{path}: not a callreview catalog ({exc}); move it away and re-run the batch to rebuild it from the reports"
             ) from None
@@ -388,8 +413,14 @@ class Catalog:
     def __enter__(self) -> "Catalog":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # an error is on its way out: closing must not replace it with another
+            self.close()
+        except CallReviewError as err:
+            log.info("%s: %s", self.path, err)
 
     @property
     def schema_version(self) -> int:
@@ -404,6 +435,8 @@ class Catalog:
         try:
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if is_storage_error(exc):
+                raise storage_error(self.path, exc) from None
             raise CatalogError(f"{self.path}: cannot write the catalog ({exc}); is another program holding it?") from None
         try:
             if self._hash_buffer:
@@ -414,11 +447,25 @@ class Catalog:
                     self._hash_buffer,
                 )
             yield c
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                c.execute("ROLLBACK")
+            except sqlite3.Error:  # SQLite already rolled back (disk full, I/O error)
+                pass
+            if is_storage_error(exc):
+                raise storage_error(self.path, exc) from None
             raise
         else:
-            c.execute("COMMIT")
+            try:
+                c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if is_storage_error(exc):
+                    raise storage_error(self.path, exc) from None
+                raise
             self._hash_buffer.clear()
 
     # -- runs ---------------------------------------------------------------------------

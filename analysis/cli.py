@@ -8,6 +8,7 @@ batch INPUT...     analyse a call archive into a folder of reports plus a catalo
 failures DIR       list the calls a batch could not analyse, with the reason
 export DIR         write the catalog's tables as CSV or Parquet for BI tools
 dashboard DIR      serve the review dashboard on a batch output folder (127.0.0.1:8501)
+hash-password      print a hash of a dashboard password for CALLREVIEW_DASHBOARD_PASSWORD_HASH
 
 Exit codes: 0 success, 1 some calls failed, 2 usage or configuration error.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config
 from .errors import CallReviewError, ConfigError, ModelUnavailableError, OutputError
-from .output import write_atomic, write_report
+from .output import ensure_output_dir, write_atomic, write_report
 from .records import dump_report, json_schema
 from .summary import format_summary
 
@@ -86,7 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve the Streamlit dashboard (Calls, Call review, Analyse a call, Agent coaching, Team overview) for DIR.")
     p.add_argument("dir", metavar="DIR", help="a batch output folder (callreview batch ... --out DIR)")
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only); any other address needs "
+                   "CALLREVIEW_DASHBOARD_PASSWORD(_HASH) or OIDC in .streamlit/secrets.toml")
+    p.add_argument("--audio-root", action="append", metavar="DIR", default=[],
+                   help="another folder whose recordings may be played (repeatable); by default only the output folder "
+                   "and the folders the batches read")
+    p.add_argument("--ssl-cert", metavar="FILE", help="PEM certificate: serve HTTPS (with --ssl-key)")
+    p.add_argument("--ssl-key", metavar="FILE", help="PEM private key of --ssl-cert")
+
+    p = sub.add_parser("hash-password", parents=[common], help="hash a dashboard password (for CALLREVIEW_DASHBOARD_PASSWORD_HASH)",
+                       description="Read a password (prompted twice on a terminal, else the first line of stdin) and print its "
+                       "scrypt hash; export it as CALLREVIEW_DASHBOARD_PASSWORD_HASH so the password itself is stored nowhere.")
     return parser
 
 
@@ -131,6 +143,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not files:
         print(f"error: no audio files found in {' '.join(args.files)}", file=sys.stderr)
         return 2
+    ensure_output_dir(args.out)  # before loading models: an unwritable --out fails at once
     analyzer = Analyzer(cfg)
     failed = 0
     done = 0
@@ -206,7 +219,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from dashboard.launch import serve
 
-    return serve(args.dir, host=args.host, port=args.port)
+    return serve(args.dir, host=args.host, port=args.port, audio_roots=args.audio_root, ssl_cert=args.ssl_cert, ssl_key=args.ssl_key)
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from dashboard.auth import hash_password
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Dashboard password: ")
+        if getpass.getpass("Again: ") != first:
+            print("error: the two passwords differ; nothing printed", file=sys.stderr)
+            return 2
+    else:
+        first = sys.stdin.readline().rstrip("\r\n")
+    if len(first) < 12:
+        print("warning: a password shorter than 12 characters is easy to guess", file=sys.stderr)
+    print(hash_password(first))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             return BATCH_COMMANDS[args.command](args)
         if args.command == "dashboard":
             return cmd_dashboard(args)
+        if args.command == "hash-password":
+            return cmd_hash_password(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -268,6 +301,8 @@ def _add_batch_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=["local", "ray"], help="local worker processes (default) or Ray tasks (pip install 'callreview[ray]')")
     p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to use ('auto', ray://HEAD:10001; implies --engine ray); default: a local Ray instance")
     p.add_argument("--name-pattern", metavar="PATTERN", help="metadata from file names, e.g. '{agent}_{date}_{call_id}.wav'")
+    p.add_argument("--archive-root", action="append", metavar="DIR",
+                   help="a folder manifests (and links in input folders) may name recordings under, besides their own folder (repeatable)")
     p.add_argument("--force", action="store_true", help="analyse every call again, even those done with the same settings")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="analyse at most N calls in this run (done calls are not counted)")
     p.add_argument("--fail-fast", action="store_true", help="stop starting calls after the first failure")
@@ -300,6 +335,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             "batch.engine": args.engine or ("ray" if args.ray_address else None),
             "batch.ray_address": args.ray_address,
             "batch.name_pattern": args.name_pattern,
+            "batch.archive_roots": args.archive_root,
         }
     )
     progress = BatchProgress(bar=args.progress or sys.stderr.isatty(), json_stream=sys.stdout if args.json_progress else None)

@@ -184,17 +184,28 @@ class ProsodyConfig(Section):
     hop: float = Field(0.01, gt=0, le=0.05, description="Frame step of pitch, loudness and activity, seconds.")
     fmin: float = Field(60.0, gt=0, description="Lowest F0 searched, Hz.")
     fmax: float = Field(500.0, gt=0, description="Highest F0 searched, Hz.")
-    pitch_window: float = Field(0.04, gt=0, description="YIN integration window, seconds.")
-    yin_threshold: float = Field(0.15, gt=0, lt=1, description="YIN absolute threshold: the first dip of d' below it gives the period.")
+    pitch_window: float = Field(0.128, gt=0, le=0.5, description="Pitch analysis frame, seconds (pyin's default: 2048 samples at 16 kHz).")
+    voicing: Literal["hmm", "threshold"] = Field(
+        "hmm",
+        description="Voicing decision: 'hmm' = pyin's hidden Markov model over the YIN dips; "
+        "'threshold' = voiced when the YIN aperiodicity is below voicing_threshold.",
+    )
+    voicing_switch_prob: float = Field(
+        0.01, gt=0, lt=0.5, description="'hmm' voicing: probability of switching voiced <-> unvoiced per 32 ms (pyin's switch_prob)."
+    )
+    yin_threshold: float = Field(
+        0.15, gt=0, lt=1, description="'threshold' voicing: the first YIN dip of d' below this gives the period."
+    )
     voicing_threshold: float = Field(
-        0.5, gt=0, le=1, description="A frame is voiced when its YIN aperiodicity (d' at the chosen lag) is below this."
+        0.5, gt=0, le=1, description="'threshold' voicing: a frame is voiced when its YIN aperiodicity is below this; "
+        "both modes: dips above it are not used by the octave-error pass."
     )
     octave_window: float = Field(
         0.5, ge=0, description="Octave-error pass: each frame takes the YIN dip nearest the median pitch within +- this many seconds (0: off)."
     )
     min_voiced: float = Field(0.03, ge=0, description="Voiced runs shorter than this are dropped, seconds.")
     max_voiced_gap: float = Field(
-        0.15, ge=0, description="Unvoiced gaps up to this long between voiced frames of similar pitch are bridged, seconds."
+        0.0, ge=0, description="Unvoiced gaps up to this long between voiced frames of similar pitch are bridged, seconds."
     )
     loudness_window: float = Field(0.03, gt=0, description="RMS window of the frame level, seconds.")
     activity_snr_db: float = Field(12.0, description="Speech frames are at least this far above the signal's noise floor (10th percentile of frame levels), dB.")
@@ -334,6 +345,11 @@ class BatchConfig(Section):
         None,
         description="Metadata from file names, e.g. '{agent}_{date}_{call_id}.wav' or '{team}/{agent}/{*}.wav'; "
         "fields: call_id, agent, team, date, time, started_at, agent_channel, language; {*} matches anything.",
+    )
+    archive_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders every batch input may name recordings under, besides the input's own folder "
+        "(a manifest's folder, a folder input, a glob's fixed part); paths resolving elsewhere are refused.",
     )
     ray_address: str | None = Field(None, description="Ray cluster to join ('auto', 'ray://head:10001'); null: start a local Ray instance.")
     ray_cpus_per_call: float = Field(1.0, gt=0, description="CPUs each call's Ray task asks for (also its ASR threads).")

@@ -367,27 +367,40 @@ class CueDetector:
         return cues
 
 
-    def prefetch(self, texts: Sequence[str]) -> None:
-        """Embed every sentence and clause of ``texts`` in one batch.
+    def prefetch(self, texts: Sequence[str], roles: Sequence[Role] | None = None) -> None:
+        """Embed, in one batch, every piece of ``texts`` that detection will compare.
 
         The encoder caches vectors, so later detection on these texts needs no
         more model calls; batching makes it many times faster than embedding
         one utterance at a time. A no-op without an encoder.
+
+        Parameters
+        ----------
+        texts : sequence of str
+        roles : sequence of "agent" / "customer", optional
+            The speaker of each text. An agent's text is only compared by its
+            candidate sentences and clauses; a customer's also by its sentences
+            and repetition clauses (what later customer turns and the agent's
+            restatements are compared with). Without roles, all of them.
         """
         if self.encode is None:
             return
         pieces: list[str] = []
-        for text in texts:
+        rep_words = self.rubric.detection.repetition.min_words
+        for i, text in enumerate(texts):
             sentences = sentence_spans(text)
             pieces.extend(text[s:e] for s, e in self._candidates(text, sentences))
+            if roles is not None and roles[i] == "agent":
+                continue
             pieces.extend(text[s:e] for s, e in sentences)
             for sp in sentences:
-                pieces.extend(text[s:e] for s, e in clause_spans(text, sp, self.rubric.detection.repetition.min_words))
+                pieces.extend(text[s:e] for s, e in clause_spans(text, sp, rep_words))
         if pieces:
             self.encode(list(dict.fromkeys(pieces)))
 
     def _prefetch(self, turns: Sequence[Turn], role_of: Callable[[str], Role]) -> None:
-        self.prefetch([t.text for t in turns if role_of(t.speaker) in ("agent", "customer")])
+        kept = [(t.text, role_of(t.speaker)) for t in turns if role_of(t.speaker) in ("agent", "customer")]
+        self.prefetch([t for t, _ in kept], [r for _, r in kept])
 
 
 def _dedupe(found: list[Match]) -> list[Match]:

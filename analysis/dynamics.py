@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import intervals as iv
 from .config import ConversationConfig, ProsodyConfig
 from .conversation import Span, analyse_conversation, snap_turns, wordless_bursts
 from .frames import intervals_to_mask, n_frames
+from .metrics import overlap_spans
 from .pace import fast_speech_events, speech_seconds, turn_wpm
 from .prosody import SpeakerSignal, VoiceTrack, contour, loudness_stats, pitch_stats, track_voice, voice_events
 from .records import Contour, Event, Metrics, Speaker, Turn
@@ -148,6 +150,8 @@ def analyse_dynamics(
         sm.interrupted = conv.interrupted.get(lab, 0)
         sm.backchannels = conv.backchannels.get(lab, 0)
     cm = metrics.call
+    # the same activity spans as the overlap events, so the time and the count agree
+    cm.overlap_time = round(iv.total(overlap_spans(all_spans)), 3)
     cm.overlaps = conv.count("overlap")
     cm.interruptions = conv.count("interruption")
     cm.backchannels = conv.count("backchannel")

@@ -64,3 +64,22 @@ class BatchLockedError(ConfigError):
 
 class CatalogError(CallReviewError):
     """The catalog database (``catalog.sqlite``) cannot be opened, read or upgraded."""
+
+
+class PathOutsideRootsError(CallReviewError):
+    """A path (in a manifest, a catalog row, a request) resolves outside the archive roots callreview may read.
+
+    Parameters
+    ----------
+    message : str
+        The whole message: the path as written, where it resolves, the allowed roots, what to do.
+    path : str
+        The path as written.
+    resolved : str
+        Where it leads once ``..`` and links are resolved.
+    """
+
+    def __init__(self, message: str, path: str = "", resolved: str = "") -> None:
+        self.path = path
+        self.resolved = resolved
+        super().__init__(message)

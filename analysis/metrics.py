@@ -18,6 +18,7 @@ silence time
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from . import intervals as iv
 from .records import CallMetrics, Metrics, Speaker, SpeakerMetrics, Turn
@@ -76,8 +77,19 @@ def basic_metrics(speakers: Sequence[Speaker], turns: Sequence[Turn], duration: 
     return Metrics(speakers=per, call=call)
 
 
-def overlap_spans(turns: Sequence[Turn]) -> list[iv.Interval]:
-    """Spans in which turns of two different speakers overlap."""
+def overlap_spans(turns: Sequence[Turn] | Sequence[Any]) -> list[iv.Interval]:
+    """Spans in which two different speakers speak at once.
+
+    Parameters
+    ----------
+    turns : sequence of Turn, or of anything with ``speaker``, ``start`` and ``end``
+        (the activity spans of :mod:`analysis.conversation` work too).
+
+    Returns
+    -------
+    list of (start, end)
+        Disjoint, sorted.
+    """
     labels = sorted({t.speaker for t in turns})
     spans = {lab: iv.union((t.start, t.end) for t in turns if t.speaker == lab) for lab in labels}
     out: list[iv.Interval] = []

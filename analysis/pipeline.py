@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -205,8 +206,13 @@ class Analyzer:
         from .diarization import attribute_words, diarize
 
         signal = mono_signal(audio.samples, layout)
-        words = self.transcriber.transcribe(signal)
-        result = diarize(signal, audio.sample_rate, self.config.diarization)
+        # Diarisation needs only the audio: it runs in a second thread while the
+        # recogniser transcribes (both release the GIL in their native code, and
+        # Whisper's decoding leaves cores idle), so its cost is mostly hidden.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as pool:
+            pending = pool.submit(diarize, signal, audio.sample_rate, self.config.diarization)
+            words = self.transcriber.transcribe(signal)  # an error here waits for the thread, then propagates
+            result = pending.result()  # re-raises a diarisation error
         self._mono_diarization = result.backend
         warnings.extend(result.warnings)
         by_speaker = attribute_words(words, result.tuples())

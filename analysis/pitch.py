@@ -1,11 +1,19 @@
 """Fundamental frequency (F0) of one speaker's speech: a fast, vectorised YIN tracker.
 
-``librosa.pyin`` is accurate but runs at only a few times real time. This module
-tracks pitch with the YIN difference function (de Cheveigné & Kawahara, 2002)
-computed for many frames at once with FFTs, at a reduced rate (8 kHz: pitch
-needs no more than telephone bandwidth), and only in the frames where the
-speaker speaks. A second pass picks, in each frame, the YIN dip nearest the
-speaker's local pitch, which removes most octave jumps (the job pyin's HMM does).
+``librosa.pyin`` is accurate but runs at only a few tens of times real time.
+This module follows pyin's model and makes it cheap:
+
+* the YIN difference function (de Cheveigné & Kawahara, 2002) in pyin's form
+  (from the full autocorrelation of a 128 ms frame) is computed for many frames
+  at once with FFTs, at a reduced rate (8 kHz: pitch needs no more than
+  telephone bandwidth), and only in the frames where the speaker speaks;
+* each frame keeps its four deepest dips, weighted as pyin weights them (a
+  Beta(2, 18) prior over thresholds, a Boltzmann prior favouring shorter periods);
+* pyin's hidden Markov model decides voicing and picks the pitch path, on a
+  coarse grid (0.5-semitone bins and one unvoiced state instead of pyin's
+  2 x 367 states), so the Viterbi pass costs little;
+* a second pass moves each voiced frame to the dip nearest the speaker's local
+  median pitch, which removes the remaining octave jumps.
 
 Definitions
 -----------
@@ -14,7 +22,11 @@ frame grid
     same grid as :mod:`analysis.loudness`.
 aperiodicity
     The cumulative-mean-normalised YIN difference at the chosen lag, 0 (perfectly
-    periodic) to about 1 (noise). A frame is voiced when it is below
+    periodic) to about 1 (noise).
+voiced
+    By default (``voicing="hmm"``) a frame is voiced when pyin's hidden Markov
+    model, run over the speaker's tracked frames, puts it in a voiced state;
+    with ``voicing="threshold"``, when its aperiodicity is below
     ``voicing_threshold``.
 semitones
     ``12 * log2(f / ref)``.
@@ -25,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 import soxr
 
 from .frames import drop_short_runs, n_frames, running_median, runs
@@ -33,6 +46,7 @@ TRACK_RATE = 8000  # Hz: pitch is tracked on the signal resampled to this rate
 CHUNK = 4096  # frames per FFT batch (bounds memory)
 NEAR_ST = 4.0  # semitones: a dip this close to the local median pitch is "the same" pitch
 OUTLIER_ST = 7.0  # semitones: farther than this from the local median is an octave error / outlier
+N_DIPS = 4  # YIN dips kept per frame
 
 
 @dataclass(frozen=True)
@@ -70,19 +84,21 @@ def semitones(f0: np.ndarray, ref: float) -> np.ndarray:
         return (12.0 * np.log2(np.asarray(f0, dtype=np.float64) / ref)).astype(np.float32)
 
 
-def _yin_frames(frames: np.ndarray, w: int, tau_min: int, tau_max: int, n_fft: int) -> np.ndarray:
-    """Cumulative-mean-normalised difference d'(tau), tau = 0..tau_max, for each row of ``frames``."""
+def _acf_frames(frames: np.ndarray, tau_max: int, n_fft: int) -> np.ndarray:
+    """pyin's cumulative-mean-normalised difference d'(tau), tau = 0..tau_max, over whole frames.
+
+    As ``librosa.pyin``: the difference function from the frame's full
+    autocorrelation, ``d(tau) = 2 (r(0) - r(tau)) - sum_{m < tau} y(m)^2``.
+    """
     frames = frames - frames.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(frames, n_fft, axis=1)
-    head = np.fft.rfft(frames[:, :w], n_fft, axis=1)
-    corr = np.fft.irfft(np.conj(head) * spec, n_fft, axis=1)[:, : tau_max + 1]
-    sq = np.cumsum(frames * frames, axis=1)
-    sq = np.concatenate([np.zeros((len(frames), 1), dtype=sq.dtype), sq], axis=1)
-    taus = np.arange(tau_max + 1)
-    energy = sq[:, taus + w] - sq[:, taus]  # energy of the window shifted by tau
-    diff = energy[:, :1] + energy - 2.0 * corr
+    spec = scipy.fft.rfft(frames, n_fft, axis=1, workers=1)  # single precision stays single
+    acf = scipy.fft.irfft(spec.real**2 + spec.imag**2, n_fft, axis=1, workers=1)[:, : tau_max + 1].astype(np.float64)
+    head = np.cumsum(frames[:, :tau_max].astype(np.float64) ** 2, axis=1)
+    diff = np.empty_like(acf)
     diff[:, 0] = 0.0
+    diff[:, 1:] = 2.0 * (acf[:, :1] - acf[:, 1:]) - head
     np.maximum(diff, 0.0, out=diff)
+    taus = np.arange(tau_max + 1)
     cum = np.cumsum(diff[:, 1:], axis=1)
     cmnd = np.ones_like(diff)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -119,13 +135,15 @@ def track_pitch(
     fmin: float = 60.0,
     fmax: float = 500.0,
     hop: float = 0.01,
-    window: float = 0.04,
+    window: float = 0.128,
     threshold: float = 0.15,
     voicing_threshold: float = 0.5,
     octave_window: float = 0.5,
     min_voiced: float = 0.03,
-    max_gap: float = 0.15,
+    max_gap: float = 0.0,
     rate: int = TRACK_RATE,
+    voicing: str = "hmm",
+    switch_prob: float = 0.01,
 ) -> PitchTrack:
     """Track F0 with a vectorised YIN, only in the frames asked for.
 
@@ -143,10 +161,10 @@ def track_pitch(
     hop : float
         Frame step, seconds.
     window : float
-        YIN integration window, seconds (the analysis frame is this plus the
-        longest period).
+        Analysis frame, seconds, centred on each frame time (pyin's default
+        2048 samples at 16 kHz: 128 ms); at least two of the longest periods.
     threshold : float
-        YIN absolute threshold: the first dip of d' below it is taken as the period.
+        ``voicing="threshold"``: the first dip of d' below this is taken as the period.
     voicing_threshold : float
         A frame is voiced when d' at the chosen lag is below this.
     octave_window : float
@@ -156,9 +174,20 @@ def track_pitch(
         Voiced runs shorter than this (seconds) are dropped.
     max_gap : float
         Unvoiced gaps up to this long (seconds) between voiced frames of similar
-        pitch are bridged by interpolation (0 disables).
+        pitch are bridged by interpolation (0, the default, disables: the hidden
+        Markov model already smooths the voicing).
     rate : int
         Rate the signal is resampled to before tracking, Hz.
+    voicing : {"hmm", "threshold"}
+        How frames are declared voiced. ``"hmm"`` (default) is pyin's voicing
+        model: a frame's voiced probability is the share of a Beta(2, 18) prior
+        over YIN thresholds that lie above its deepest dip, and a two-state
+        (voiced / unvoiced) Viterbi pass with ``switch_prob`` per 32 ms settles
+        the decision over time. ``"threshold"``: voiced when d' at the chosen
+        lag is below ``voicing_threshold``.
+    switch_prob : float
+        ``"hmm"`` voicing: probability of switching between voiced and
+        unvoiced per 32 ms (pyin's default step), rescaled to ``hop``.
 
     Returns
     -------
@@ -174,11 +203,9 @@ def track_pitch(
         rate = sr
     tau_min = max(2, int(np.floor(rate / fmax)))
     tau_max = int(np.ceil(rate / fmin)) + 1
-    w = max(tau_max, int(round(window * rate)))
-    length = w + tau_max + 1
-    n_fft = 1 << int(np.ceil(np.log2(length)))
-    if n_fft * 3 // 4 >= length:
-        n_fft = n_fft * 3 // 4
+    length = max(2 * tau_max, int(round(window * rate)))  # the analysis frame, centred on the frame time
+    need = length + tau_max + 1  # no circular wrap in the FFT autocorrelation
+    n_fft = scipy.fft.next_fast_len(need, real=True)
     half = length // 2
     ypad = _padded(x, sr, rate, half, length)
     idx = np.flatnonzero(frames[:n]) if frames is not None else np.arange(n)
@@ -188,13 +215,13 @@ def track_pitch(
     offs = np.arange(length)
     cand_lag = np.zeros(idx.size, dtype=np.float64)
     cand_ap = np.ones(idx.size, dtype=np.float64)
-    # keep up to three dips per frame for the octave pass
-    dips_lag = np.zeros((idx.size, 3), dtype=np.float64)
-    dips_val = np.full((idx.size, 3), np.inf, dtype=np.float64)
+    # keep the deepest dips of each frame for the voicing model and the octave pass
+    dips_lag = np.zeros((idx.size, N_DIPS), dtype=np.float64)
+    dips_val = np.full((idx.size, N_DIPS), np.inf, dtype=np.float64)
     for c0 in range(0, idx.size, CHUNK):
         sl = slice(c0, min(idx.size, c0 + CHUNK))
         fr = ypad[starts[sl, None] + offs]  # float32: FFTs in single precision
-        cmnd = _yin_frames(fr, w, tau_min, tau_max, n_fft)
+        cmnd = _acf_frames(fr, tau_max, n_fft)
         is_min = _local_minima(cmnd, tau_min, tau_max)
         rows = np.arange(len(fr))
         below = is_min & (cmnd < threshold)
@@ -207,18 +234,143 @@ def track_pitch(
         tau = np.where(has, first, best)
         cand_lag[sl] = _parabolic(cmnd, rows, tau)
         cand_ap[sl] = cmnd[rows, tau]
-        order = np.argpartition(masked, 3, axis=1)[:, :3]
+        order = np.argpartition(masked, N_DIPS, axis=1)[:, :N_DIPS]
         order = np.take_along_axis(order, np.argsort(np.take_along_axis(masked, order, axis=1), axis=1), axis=1)
         dips_val[sl] = np.take_along_axis(masked, order, axis=1)
-        dips_lag[sl] = _parabolic(cmnd, np.repeat(rows, 3), order.ravel()).reshape(-1, 3)
+        dips_lag[sl] = _parabolic(cmnd, np.repeat(rows, N_DIPS), order.ravel()).reshape(-1, N_DIPS)
     freq = rate / cand_lag
-    voiced = (cand_ap < voicing_threshold) & (freq >= fmin * 0.97) & (freq <= fmax * 1.03)
+    in_range = (freq >= fmin * 0.97) & (freq <= fmax * 1.03)
+    if voicing == "hmm":
+        voiced, path_hz = _hmm_voicing(idx, dips_lag, dips_val, rate, hop, fmin, fmax, switch_prob)
+        # each voiced frame takes the dip nearest the pitch of the Viterbi path
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dist = np.abs(12.0 * np.log2((rate / dips_lag) / path_hz[:, None]))
+        dist[~np.isfinite(dips_val) | ~np.isfinite(dist)] = np.inf
+        pick = np.argmin(dist, axis=1)
+        rows = np.arange(idx.size)
+        cand_lag = np.where(voiced, dips_lag[rows, pick], cand_lag)
+        cand_ap = np.where(voiced, dips_val[rows, pick], cand_ap)
+        freq = rate / cand_lag
+        voiced &= (freq >= fmin * 0.97) & (freq <= fmax * 1.03)
+    else:
+        voiced = (cand_ap < voicing_threshold) & in_range
     f0[idx] = np.where(voiced, freq, np.nan)
     ap[idx] = cand_ap
     if octave_window > 0 and voiced.sum() >= 5:
         f0 = _octave_pass(f0, idx, dips_lag, dips_val, rate, hop, octave_window, voicing_threshold, fmin, fmax)
     f0 = _clean_runs(f0, frames, hop, min_voiced, max_gap)
     return PitchTrack(hop, f0, ap)
+
+
+PYIN_HOP = 512 / 16000  # seconds: the step pyin's transition probabilities are defined for
+BETA_A, BETA_B = 2.0, 18.0  # pyin's default prior over YIN thresholds
+N_THRESHOLDS = 100  # pyin's number of thresholds
+BOLTZMANN = 2.0  # pyin's boltzmann_parameter
+NO_TROUGH_PROB = 0.01  # pyin's no_trough_prob
+MAX_TRANSITION_OCT = 35.92  # pyin's max_transition_rate, octaves per second
+
+
+def pyin_observations(dips_lag: np.ndarray, dips_val: np.ndarray) -> np.ndarray:
+    """pyin's probability of each YIN dip being the period, from a frame's deepest dips.
+
+    For each of pyin's 100 thresholds (weighted by a Beta(2, 18) prior), the dips
+    below it share the threshold's weight by a Boltzmann prior on their order
+    of lag (shorter periods first, parameter 2); when none is below it, 1 % of
+    the weight goes to the deepest dip (pyin's ``no_trough_prob``).
+
+    Parameters
+    ----------
+    dips_lag : np.ndarray
+        (frames, k) lags of the frame's dips (any order; inf values mark none).
+    dips_val : np.ndarray
+        (frames, k) d' at those dips, the deepest first; inf where there is no dip.
+
+    Returns
+    -------
+    np.ndarray
+        (frames, k) probabilities; their sum per frame is pyin's voiced probability.
+    """
+    from scipy.stats import beta as beta_dist
+
+    thr = np.linspace(0.0, 1.0, N_THRESHOLDS + 1)
+    w = np.diff(beta_dist.cdf(thr, BETA_A, BETA_B))  # weight of each threshold
+    thr = thr[1:]
+    val = np.where(np.isfinite(dips_val), dips_val, 2.0)
+    below = val[:, :, None] < thr[None, None, :]  # (F, k, T)
+    lag = np.where(np.isfinite(dips_val), dips_lag, np.inf)
+    shorter = lag[:, None, :] < lag[:, :, None]  # (F, k, j): dip j has a shorter lag than dip k
+    # position of dip k among the dips below each threshold, ordered by lag
+    pos = np.einsum("fkj,fjt->fkt", shorter.astype(np.float64), below.astype(np.float64))
+    count = below.sum(axis=1, keepdims=True).astype(np.float64)
+    lam = BOLTZMANN
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prior = (1.0 - np.exp(-lam)) * np.exp(-lam * pos) / (1.0 - np.exp(-lam * count))
+    prior = np.where(below, prior, 0.0)
+    probs = prior @ w
+    none_below = ~below[:, 0, :]  # thresholds the deepest dip is not below
+    probs[:, 0] += NO_TROUGH_PROB * (none_below * w).sum(axis=1)
+    probs[~np.isfinite(dips_val)] = 0.0
+    return probs
+
+
+def _hmm_voicing(idx, dips_lag, dips_val, rate, hop, fmin, fmax, switch_prob, bin_st=0.5):
+    """Voicing and a coarse pitch path of the tracked frames by pyin's hidden Markov model.
+
+    States: pitch bins of ``bin_st`` semitones (voiced) and one unvoiced state.
+    Emissions follow pyin: a voiced bin gets the probability of the dips that
+    fall in it; the unvoiced state ``(1 - voiced probability) / n`` with ``n``
+    pyin's number of 0.1-semitone pitch bins (pyin spreads the unvoiced mass
+    over as many states). Voiced bins move by at most pyin's 35.92 octaves per
+    second with triangular weights; voiced <-> unvoiced switches have
+    probability ``switch_prob`` per 32 ms. Log-emissions are scaled by
+    ``hop / 32 ms`` so that evidence accumulates per second as at pyin's step.
+    Consecutive tracked frames are chained even across untracked gaps.
+
+    Returns
+    -------
+    voiced : np.ndarray of bool
+        Per tracked frame.
+    path_hz : np.ndarray
+        The centre of the Viterbi path's pitch bin per tracked frame (NaN where unvoiced).
+    """
+    from librosa.sequence import viterbi
+
+    n_frames_ = len(idx)
+    span = 12.0 * np.log2(fmax / fmin)
+    n_bins = int(np.ceil(span / bin_st)) + 1
+    probs = np.zeros((n_frames_, dips_lag.shape[1]))
+    for c0 in range(0, n_frames_, CHUNK):
+        sl = slice(c0, c0 + CHUNK)
+        probs[sl] = pyin_observations(dips_lag[sl], dips_val[sl])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = np.round(12.0 * np.log2((rate / dips_lag) / fmin) / bin_st)
+    ok = np.isfinite(b) & (b >= 0) & (b < n_bins) & (probs > 0)
+    obs = np.zeros((n_bins + 1, n_frames_))
+    rows = np.repeat(np.arange(n_frames_)[:, None], dips_lag.shape[1], axis=1)
+    np.add.at(obs, (b[ok].astype(int), rows[ok]), probs[ok])
+    vp = np.clip(obs[:n_bins].sum(axis=0), 0.0, 1.0)
+    obs[n_bins] = (1.0 - vp) / (10.0 * span)
+    scale = hop / PYIN_HOP
+    obs = np.maximum(obs, 1e-30) ** scale
+    # transitions: a voiced bin moves at most pyin's 35.92 octaves per second, triangular weights
+    width = MAX_TRANSITION_OCT * 12.0 * hop / bin_st  # bins per frame
+    d = np.abs(np.arange(n_bins)[:, None] - np.arange(n_bins)[None, :])
+    tri = np.clip(1.0 - d / (width + 1.0), 0.0, None)
+    tri /= tri.sum(axis=1, keepdims=True)
+    sw = 1.0 - (1.0 - switch_prob) ** scale
+    trans = np.zeros((n_bins + 1, n_bins + 1))
+    trans[:n_bins, :n_bins] = (1.0 - sw) * tri
+    trans[:n_bins, n_bins] = sw
+    trans[n_bins, :n_bins] = sw / n_bins
+    trans[n_bins, n_bins] = 1.0 - sw
+    # pyin's unvoiced states move like the voiced ones, so an unvoiced path pays the
+    # same per-frame factor as a voiced path that keeps its pitch: fold it into the emission
+    obs[n_bins] *= float(np.median(np.diag(tri)))
+    obs /= obs.max(axis=0, keepdims=True)
+    states = viterbi(obs, trans)
+    voiced = states < n_bins
+    path_hz = np.where(voiced, fmin * 2.0 ** (states * bin_st / 12.0), np.nan)
+    return voiced, path_hz
 
 
 def _padded(x: np.ndarray, sr: int, rate: int, before: int, after: int, block: int = 1 << 20) -> np.ndarray:

@@ -138,6 +138,8 @@ def track_voice(signal: SpeakerSignal, cfg: ProsodyConfig, allowed: np.ndarray |
         window=cfg.pitch_window,
         threshold=cfg.yin_threshold,
         voicing_threshold=cfg.voicing_threshold,
+        voicing=cfg.voicing,
+        switch_prob=cfg.voicing_switch_prob,
         octave_window=cfg.octave_window,
         min_voiced=cfg.min_voiced,
         max_gap=cfg.max_voiced_gap,

@@ -137,9 +137,10 @@ CONTEXT: dict[str, list[str]] = {
               "call me", "call", "call back", "callback", "reach me", "text me", "ring me", "contact number",
               "my number", "home number", "work number", "daytime number", "number to reach", "area code",
               "calling from", "fax"],
-    "neg": ["order", "reference", "ref", "tracking", "account", "confirmation", "invoice", "case", "ticket",
+    "neg": ["order", "reference", "ref", "tracking", "account", "confirmation", "invoice", "case number",
+            "case reference", "case id", "ticket",
             "policy", "claim", "serial", "imei", "meter", "member", "membership", "transaction", "receipt",
-            "booking", "zip", "zip code", "postcode", "post code", "postal code", "pin", "part", "model",
+            "booking", "zip", "zip code", "postcode", "post code", "postal code", "pin", "part number", "model",
             "customer id", "customer number", "id", "voucher", "promo", "promo code", "discount", "coupon",
             "social media", "social worker", "social services"],
     # a bare "code" is a CVV only while card details are being taken (see _contexts)
@@ -467,11 +468,18 @@ def _contexts(toks: list[_Tok]) -> list[_Context]:
     return found
 
 
-def _context_for(contexts: list[_Context], i0: int, i1: int, toks: list[_Tok], before: int = 14, after: int = 6) -> str | None:
-    """The kind announced for the tokens [i0, i1): the nearest context before (within ``before`` tokens), else just after."""
+def _context_for(
+    contexts: list[_Context], i0: int, i1: int, toks: list[_Tok], before: int = 14, after: int = 6, floor: int = 0
+) -> str | None:
+    """The kind announced for the tokens [i0, i1): the nearest context before (within ``before`` tokens), else just after.
+
+    Contexts ending before ``floor`` (the end of the number said just before
+    this one) are not looked at: "the order number was 8821 and I paid with
+    4556..." -- "order" announced the first number, not the second.
+    """
     best = None
     for c in contexts:
-        if c.i1 <= i0 and i0 - c.i1 <= before:
+        if c.i1 <= i0 and i0 - c.i1 <= before and c.i0 >= floor:
             best = c
         elif c.i0 >= i1:
             break
@@ -626,7 +634,7 @@ def _classify(run: _Run, ctx: str | None, toks: list[_Tok]) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Dates (expiry, date of birth)
 
-_DATE_JOIN = {"of", "the", ",", "/", "-", ".", "–"}
+_DATE_JOIN = {"of", "the", ",", "/", "-", ".", "–", "slash"}
 
 
 def _is_month(t: _Tok) -> bool:
@@ -767,6 +775,11 @@ def _emails_written(words: Sequence[Word]) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _numberish(t: _Tok) -> bool:
+    """Digits or a number word: "smith70", "smith seventy", "patel ninety one" are all local parts."""
+    return t.kind == "num" or t.text in UNITS or t.text in TEENS or t.text in TENS
+
+
 def _name_tok(t: _Tok) -> bool:
     return t.kind in ("alpha", "num", "code") and not t.ctx and t.text not in EMAIL_JOIN
 
@@ -814,8 +827,8 @@ def _emails_spoken(toks: list[_Tok]) -> list[tuple[int, int]]:
                 k -= 2
                 first = k
                 continue
-            if _name_tok(p) and p.text not in LOCAL_STOP and bare < 2 and (
-                len(p.text) == 1 or p.kind == "num" or len(toks[k].text) == 1 or toks[k].kind == "num"
+            if _name_tok(p) and p.text not in LOCAL_STOP and bare < 3 and (
+                len(p.text) == 1 or _numberish(p) or len(toks[k].text) == 1 or _numberish(toks[k])
             ):
                 k -= 1
                 first = k
@@ -915,8 +928,11 @@ def find_pii(
     runs = _runs(toks, items, max_gap)
     secrets: list[tuple[str, str, float]] = []
     pending: list[_Run] = []
+    prev_end: dict[str | None, int] = {}
     for run in runs:
-        ctx = _context_for(contexts, run.i0, run.i1, toks)
+        who = toks[run.i0].speaker
+        ctx = _context_for(contexts, run.i0, run.i1, toks, floor=prev_end.get(who, 0))
+        prev_end[who] = run.i1
         kind = _classify(run, ctx, toks)
         if kind is None:
             pending.append(run)

@@ -1,11 +1,16 @@
 """The callreview dashboard (Streamlit entry point).
 
 Start it with ``callreview dashboard DIR`` (DIR: a ``callreview batch`` output folder
-with its ``catalog.sqlite``), or ``streamlit run dashboard/app.py -- DIR``.
+with its ``catalog.sqlite``), or ``streamlit run dashboard/app.py --server.address 127.0.0.1 -- DIR``.
 
 Pages (one module each in ``dashboard/views``): Calls, Call review, Analyse a call,
 Agent coaching, Team overview. The sidebar holds the reviewer's name (stored with
 notes and overrides) and which folder is shown.
+
+When a password (``CALLREVIEW_DASHBOARD_PASSWORD`` or ``..._PASSWORD_HASH``) or
+OIDC (``[auth]`` in ``.streamlit/secrets.toml``) is configured, every session
+sees only the sign-in form until it has signed in (:func:`dashboard.auth.gate`):
+no page runs and nothing is read from the catalog before that.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ if __package__ in (None, ""):  # run as a script by `streamlit run`: make the ch
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data  # noqa: E402
+from dashboard import auth, data  # noqa: E402
 
 HERE = Path(__file__).parent
 
@@ -61,8 +66,13 @@ def keep_widget_state() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="callreview", page_icon=":material/headphones:", layout="wide")
+    if not auth.gate(st):
+        st.stop()  # signed out: no navigation, no page, no catalog access
     keep_widget_state()
     nav = st.navigation(list(PAGES.values()))
+    linked = st.query_params.get("call")
+    if st.session_state.pop(auth.JUST_SIGNED_IN, False) and linked:
+        st.switch_page(PAGES["review"], query_params={"call": linked})  # a link to a call, opened before signing in
     sidebar()
     nav.run()
 

@@ -1,24 +1,34 @@
-"""Altair charts: the call timeline with its pitch and loudness contours, and the trend charts.
+"""Charts: the call timeline with its pitch and loudness contours, and the (Altair) trend charts.
 
-The timeline is one Vega-Lite figure: a lane per speaker with their turns, the
-events of the call marked on it (overlaps, interruptions, silences, dead air,
-holds, raised voice, pitch rises, fast speech, evidence moments), and the two
-speakers' pitch and loudness contours aligned underneath on the same time axis.
-Dragging / scrolling on it pans and zooms all three rows together.
+The timeline shows a lane per speaker with their turns, the events of the call
+marked on it (overlaps, interruptions, silences, dead air, holds, raised voice,
+pitch rises, fast speech, evidence moments), and the two speakers' pitch and
+loudness contours aligned underneath on the same time axis. Scrolling / dragging
+on it zooms and pans all three rows together. It is drawn in the browser by
+``timeline.js`` (a few kilobytes) from :func:`timeline_data`, rather than as a
+Vega-Lite chart: the Call review page then loads no chart library, which is most
+of what a fresh browser tab used to wait for. The coaching and team charts are
+Altair (Vega-Lite).
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import hashlib
+import json
 import math
+import re
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from analysis.records import CallReport
+
+if TYPE_CHECKING:
+    import altair as alt
 
 from .style import (
     EFFECT_COLOURS,
@@ -32,11 +42,7 @@ from .style import (
     speaker_name,
 )
 
-alt.data_transformers.disable_max_rows()
-
-TIME_LABEL = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
-TIMELINE_WIDTH = 880
-MAX_CONTOUR_POINTS = 2000
+MAX_CONTOUR_POINTS = 1500
 """Contours longer than this (per speaker) are averaged down for display."""
 DISPLAY_RATE_HZ = 5.0
 """Contours are averaged down to about this many points per second for display (the browser draws them faster)."""
@@ -44,21 +50,6 @@ DISPLAY_RATE_HZ = 5.0
 # Marks drawn on the timeline and their legend colours.
 SPAN_KINDS = ("silence", "dead_air", "hold", "overlap")
 SPEAKER_KINDS = ("raised_voice", "pitch_rise", "fast_speech")
-
-
-def _legend_scale(who: list[str], present: set[str] | None = None) -> alt.Scale:
-    """One colour scale for speakers, events and evidence (only what ``present`` names, when given)."""
-    domain = list(who)
-    rng = [ROLE_COLOURS.get(w.split(" ")[0].lower(), ROLE_COLOURS["unknown"]) for w in who]
-    for kind in ("overlap", "interruption", "silence", "dead_air", "hold", "raised_voice", "pitch_rise", "fast_speech"):
-        if present is None or event_label(kind) in present:
-            domain.append(event_label(kind))
-            rng.append(EVENT_COLOURS[kind])
-    for name, effect in (("Evidence: helped", "positive"), ("Evidence: hurt", "negative"), ("Evidence: noted", "neutral")):
-        if present is None or name in present:
-            domain.append(name)
-            rng.append(EFFECT_COLOURS[effect])
-    return alt.Scale(domain=domain, range=rng)
 
 
 def lanes(report: CallReport) -> list[tuple[str, str, str]]:
@@ -179,156 +170,181 @@ def contour_frame(report: CallReport, max_points: int = MAX_CONTOUR_POINTS, rate
     return df.astype({"pitch": float, "loudness": float})
 
 
-def timeline_chart(
-    report: CallReport, window: tuple[float, float] | None = None, focus: tuple[float, float] | None = None, width: int = 880
-) -> alt.VConcatChart:
-    """The zoomable timeline with aligned pitch and loudness contours.
+def _tip_time(start: float, end: float | None = None) -> list[list[str]]:
+    rows = [["From", fmt_time(start)]]
+    if end is not None:
+        rows.append(["To", fmt_time(end)])
+    return rows
 
-    Parameters
-    ----------
-    report : CallReport
-    window : (float, float), optional
-        Visible time span, seconds (default: the whole call). Used to jump to a moment.
-    focus : (float, float), optional
-        A moment to mark (the evidence being played).
-    width : int
-        Width of the plots, pixels (lane names and axes come on top of it). Vega-Lite cannot
-        fit stacked charts to their container, so the width is fixed.
+
+def _r(x: float) -> float:
+    return round(float(x), 2)
+
+
+def timeline_data(report: CallReport, max_points: int = MAX_CONTOUR_POINTS, rate_hz: float = DISPLAY_RATE_HZ) -> dict[str, Any]:
+    """What the call timeline draws (see ``timeline.js``), as JSON-ready data.
 
     Returns
     -------
-    altair.VConcatChart
+    dict
+        ``duration``; ``lanes`` (names, agent first, then 'Evidence' when there is
+        evidence); ``legend`` ([label, colour]); ``turns``, ``spans`` (whole-height:
+        silences, dead air, holds, overlaps), ``marks`` (per-speaker events),
+        ``inter`` (interruptions) and ``evidence``, each a list of
+        ``{"l": lane, "s": start, "e": end, "c": colour, "tip": [[label, text], ...]}``;
+        ``contours``: per speaker ``{"who", "c", "t0", "dt", "pitch", "loudness"}``, the
+        contours averaged down to about ``rate_hz`` points a second and at most
+        ``max_points`` per speaker (None = not speaking).
     """
-    frames = timeline_frames(report)
-    duration = max(report.call.duration, 1.0)
-    domain = list(window) if window else [0.0, duration]
-    lane_names = [name for _, name, _ in lanes(report)]
-    lane_order = lane_names + (["Evidence"] if not frames["evidence"].empty else [])
-    who = [who_name(report, label) for label, _, _ in lanes(report)]
-    present = set()
-    for key in ("spans", "marks", "interruptions", "evidence"):
-        present |= set(frames[key]["what"])
-    colour = _legend_scale(list(dict.fromkeys(who)), present)
-    x_axis = alt.Axis(title=None, labelExpr=TIME_LABEL, grid=True, labelFlush=True)
-    x_scale = alt.Scale(domain=domain, nice=False, zero=False)
-    zoom = alt.selection_interval(bind="scales", encodings=["x"], name="zoom")
-    y_lane = alt.Y("lane:N", sort=lane_order, scale=alt.Scale(domain=lane_order), title=None, axis=alt.Axis(labelLimit=160))
-    colour_enc = alt.Color(
-        "what:N", scale=colour, title=None, legend=alt.Legend(orient="top", columns=6, symbolType="square", labelLimit=140)
+    lane_list = lanes(report)
+    lane_idx = {label: i for i, (label, _, _) in enumerate(lane_list)}
+    names = [name for _, name, _ in lane_list]
+    legend: dict[str, str] = {}
+    for label, _, role in lane_list:
+        legend.setdefault(who_name(report, label), ROLE_COLOURS.get(role or "unknown", ROLE_COLOURS["unknown"]))
+    turns = []
+    for t in report.turns:
+        if t.speaker not in lane_idx:
+            continue
+        text = t.text if len(t.text) <= 160 else t.text[:157] + "..."
+        turns.append(
+            {
+                "l": lane_idx[t.speaker],
+                "s": _r(t.start),
+                "e": _r(max(t.end, t.start + 0.05)),
+                "c": ROLE_COLOURS.get(report.role_of(t.speaker) or "unknown", ROLE_COLOURS["unknown"]),
+                "tip": [["Speaker", who_name(report, t.speaker)], *_tip_time(t.start, t.end), ["Said", text]],
+            }
+        )
+    spans, marks, inter = [], [], []
+    kinds_seen: set[str] = set()
+    for e in report.events:
+        colour = EVENT_COLOURS.get(e.kind)
+        if colour is None:
+            continue
+        row = {"s": _r(e.start), "e": _r(max(e.end, e.start + 0.1)), "c": colour}
+        tip = [["What", event_label(e.kind)], *_tip_time(e.start, e.end)]
+        if e.kind in SPAN_KINDS:
+            spans.append({**row, "tip": tip + ([["Details", e.detail]] if e.detail else [])})
+        elif e.kind in SPEAKER_KINDS and e.speaker in lane_idx:
+            marks.append({**row, "l": lane_idx[e.speaker], "tip": tip + ([["Details", e.detail]] if e.detail else [])})
+        elif e.kind == "interruption" and e.speaker in lane_idx:
+            inter.append({**row, "l": lane_idx[e.speaker], "tip": tip + [["Details", f"{who_name(report, e.speaker)} cut in: {e.detail}"]]})
+        else:
+            continue
+        kinds_seen.add(e.kind)
+    for kind in ("overlap", "interruption", "silence", "dead_air", "hold", "raised_voice", "pitch_rise", "fast_speech"):
+        if kind in kinds_seen:
+            legend.setdefault(event_label(kind), EVENT_COLOURS[kind])
+    evidence = []
+    seen: set[tuple[float, str]] = set()
+    ev_lane = len(names)
+    for sc in report.scores:
+        for comp in sc.components:
+            for ev in comp.evidence:
+                key = (round(ev.start, 1), ev.effect)
+                if key in seen:
+                    continue
+                seen.add(key)
+                what = {"positive": "Evidence: helped", "negative": "Evidence: hurt"}.get(ev.effect, "Evidence: noted")
+                detail = f"{score_label(sc.name)}: {plain_why(ev.why)}" + (f' - "{ev.quote}"' if ev.quote else "")
+                evidence.append(
+                    {
+                        "l": ev_lane,
+                        "s": _r(ev.start),
+                        "e": _r(ev.start),
+                        "c": EFFECT_COLOURS.get(ev.effect, EFFECT_COLOURS["neutral"]),
+                        "tip": [["Evidence", what], ["At", fmt_time(ev.start)], ["Why", detail]],
+                    }
+                )
+    for name, effect in (("Evidence: helped", "positive"), ("Evidence: hurt", "negative"), ("Evidence: noted", "neutral")):
+        if any(e["c"] == EFFECT_COLOURS[effect] for e in evidence):
+            legend.setdefault(name, EFFECT_COLOURS[effect])
+    if evidence:
+        names.append("Evidence")
+    contours = []
+    for c in report.contours:
+        n = max(len(c.pitch_st), len(c.loudness_db))
+        if n == 0 or not c.rate_hz:
+            continue
+        factor = max(1, math.ceil(n / max_points), int(round(c.rate_hz / rate_hz)))
+        series: dict[str, Any] = {
+            "who": who_name(report, c.speaker),
+            "c": ROLE_COLOURS.get(report.role_of(c.speaker) or "unknown", ROLE_COLOURS["unknown"]),
+            "t0": round(c.start + (factor - 1) / 2 / c.rate_hz, 3),
+            "dt": round(factor / c.rate_hz, 4),
+        }
+        for key, values in (("pitch", c.pitch_st), ("loudness", c.loudness_db)):
+            arr = _decimate(list(values) + [None] * (n - len(values)), factor)
+            series[key] = [None if math.isnan(v) else round(float(v), 2) for v in arr]
+        contours.append(series)
+    return {
+        "duration": _r(max(report.call.duration, 0.0)),
+        "lanes": names,
+        "legend": [[k, v] for k, v in legend.items()],
+        "turns": turns,
+        "spans": spans,
+        "marks": marks,
+        "inter": inter,
+        "evidence": evidence,
+        "contours": contours,
+    }
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element (no '<', '>' or '&' that could end it)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@functools.lru_cache(maxsize=1)
+def _timeline_js() -> str:
+    """``timeline.js`` ready to inline: every '<' that starts a tag in its strings written as '\\x3c'.
+
+    Streamlit sanitises ``st.html`` with DOMPurify, which drops a script whose text looks like
+    markup ('<' followed by a letter or '/'); in the script, '<' as an operator is always
+    followed by a space or '='.
+    """
+    js = re.sub(r"<(?=[/\w!?])", r"\\x3c", Path(__file__).with_name("timeline.js").read_text(encoding="utf-8"))
+    assert not re.search(r"<[/\w!?]", js)
+    return js
+
+
+def timeline_json(report: CallReport) -> str:
+    """:func:`timeline_data` as the JSON text :func:`timeline_html` embeds (cache it per report)."""
+    return _script_json(timeline_data(report))
+
+
+def timeline_view(html: str) -> dict[str, Any]:
+    """The view (``window``, ``focus``) a :func:`timeline_html` body opens with (for tests and tools)."""
+    m = re.search(r'<script type="application/json" id="[^"]+-view">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1)) if m else {}
+
+
+def timeline_html(data_json: str, window: tuple[float, float] | None = None, focus: tuple[float, float] | None = None) -> str:
+    """The interactive call timeline as HTML for ``st.html(..., unsafe_allow_javascript=True)``.
+
+    Parameters
+    ----------
+    data_json : str
+        :func:`timeline_json` of the call.
+    window : (float, float), optional
+        The time span shown first, seconds (default: the whole call); the reviewer can
+        zoom and pan from there, and double-click to come back to it.
+    focus : (float, float), optional
+        The moment being played, marked on every row.
+    """
+    view = {
+        "window": [float(window[0]), float(window[1])] if window else None,
+        "focus": {"s": float(focus[0]), "e": float(focus[1])} if focus else None,
+    }
+    view_json = _script_json(view)
+    uid = "crtl-" + hashlib.sha1((data_json + view_json).encode("utf-8")).hexdigest()[:12]
+    return (
+        f'<div class="cr-timeline" id="{uid}" style="min-height:380px"></div>'
+        f'<script type="application/json" id="{uid}-data">{data_json}</script>'
+        f'<script type="application/json" id="{uid}-view">{view_json}</script>'
+        f"<script>{_timeline_js()}({json.dumps(uid)});</script>"
     )
-    tooltip_span = [alt.Tooltip("what:N", title="What"), alt.Tooltip("from:N", title="From"), alt.Tooltip("to:N", title="To"), alt.Tooltip("detail:N", title="Details")]
-
-    layers: list[alt.Chart] = []
-    if not frames["spans"].empty:
-        layers.append(
-            alt.Chart(frames["spans"])
-            .mark_rect(clip=True, opacity=0.35)
-            .encode(x=alt.X("start:Q", scale=x_scale, axis=x_axis), x2="end:Q", color=colour_enc, tooltip=tooltip_span)
-        )
-    layers.append(
-        alt.Chart(frames["turns"])
-        .mark_bar(clip=True, height={"band": 0.55}, cornerRadius=2)
-        .encode(
-            x=alt.X("start:Q", scale=x_scale, axis=x_axis),
-            x2="end:Q",
-            y=y_lane,
-            color=colour_enc,
-            tooltip=[alt.Tooltip("what:N", title="Speaker"), alt.Tooltip("from:N", title="From"), alt.Tooltip("to:N", title="To"), alt.Tooltip("text:N", title="Said")],
-        )
-    )
-    if not frames["marks"].empty:
-        layers.append(
-            alt.Chart(frames["marks"])
-            .mark_bar(clip=True, height={"band": 0.85}, filled=False, strokeWidth=2.5)
-            .encode(x="start:Q", x2="end:Q", y=y_lane, stroke=alt.Stroke("what:N", scale=colour, legend=None), tooltip=tooltip_span + [])
-        )
-    if not frames["interruptions"].empty:
-        layers.append(
-            alt.Chart(frames["interruptions"])
-            .mark_point(clip=True, shape="triangle-down", size=140, filled=True, opacity=1, yOffset=-12)
-            .encode(x="start:Q", y=y_lane, color=colour_enc, tooltip=tooltip_span)
-        )
-    if not frames["evidence"].empty:
-        layers.append(
-            alt.Chart(frames["evidence"])
-            .mark_point(clip=True, shape="diamond", size=110, filled=True, opacity=0.95)
-            .encode(
-                x="start:Q",
-                y=y_lane,
-                color=colour_enc,
-                tooltip=[alt.Tooltip("what:N", title="Evidence"), alt.Tooltip("from:N", title="At"), alt.Tooltip("detail:N", title="Why")],
-            )
-        )
-    if focus is not None:
-        fdf = pd.DataFrame([{"start": focus[0], "end": max(focus[1], focus[0] + 0.2), "label": f"Playing from {fmt_time(focus[0])}"}])
-        layers.append(alt.Chart(fdf).mark_rect(clip=True, opacity=0.15, color="#000000").encode(x="start:Q", x2="end:Q"))
-        layers.append(alt.Chart(fdf).mark_rule(clip=True, strokeWidth=2, strokeDash=[4, 3], color="#000000").encode(x="start:Q", tooltip=["label:N"]))
-    lane_height = 34
-    top = alt.layer(*layers).properties(
-        height=lane_height * len(lane_order) + 20, width=width, title="Who spoke when (drag to pan, scroll to zoom)"
-    )
-    top = top.add_params(zoom)
-
-    contours = frames["contours"]
-    rows: list[alt.Chart] = [top]
-    if not contours.empty:
-        base = alt.Chart(contours).encode(
-            x=alt.X("t:Q", scale=x_scale, axis=x_axis),
-            color=alt.Color("who:N", scale=colour, legend=None),
-        )
-        pitch = base.mark_line(clip=True, strokeWidth=1.4).encode(
-            y=alt.Y("pitch:Q", title="Pitch (st)", axis=alt.Axis(titleFontSize=11)),
-            tooltip=[alt.Tooltip("who:N", title="Speaker"), alt.Tooltip("t:Q", title="Second", format=".1f"), alt.Tooltip("pitch:Q", title="Semitones from usual", format=".1f")],
-        ).properties(height=110, width=width, title="Pitch, in semitones from each speaker's usual pitch")
-        loud = base.mark_line(clip=True, strokeWidth=1.4).encode(
-            y=alt.Y("loudness:Q", title="Loudness (dB)", scale=alt.Scale(zero=False), axis=alt.Axis(titleFontSize=11)),
-            tooltip=[alt.Tooltip("who:N", title="Speaker"), alt.Tooltip("t:Q", title="Second", format=".1f"), alt.Tooltip("loudness:Q", title="dBFS", format=".1f")],
-        ).properties(height=110, width=width, title="Loudness (dB; higher = louder)")
-        rows += [pitch, loud]
-    return alt.vconcat(*rows, spacing=8).resolve_scale(x="shared", color="shared").configure_view(strokeWidth=0).configure_title(
-        fontSize=13, anchor="start"
-    )
-
-
-def timeline_spec(report: CallReport) -> dict[str, Any]:
-    """The timeline of the whole call as a Vega-Lite spec (dict); cache it per report and
-    move it with :func:`focus_spec` (building the Altair chart is the slow part of a review)."""
-    return timeline_chart(report).to_dict(validate=False)
-
-
-def focus_spec(spec: dict[str, Any], window: tuple[float, float] | None, focus: tuple[float, float] | None) -> dict[str, Any]:
-    """A copy of a :func:`timeline_spec` showing ``window`` (seconds) with the moment ``focus`` marked."""
-    out = copy.deepcopy(spec)
-    if window is not None:
-        for enc in _encodings(out):
-            scale = enc.get("x", {}).get("scale") if isinstance(enc.get("x"), dict) else None
-            if isinstance(scale, dict) and "domain" in scale:
-                scale["domain"] = [float(window[0]), float(window[1])]
-    if focus is not None and out.get("vconcat"):
-        top = out["vconcat"][0]
-        values = [{"start": focus[0], "end": max(focus[1], focus[0] + 0.2), "label": f"Playing from {fmt_time(focus[0])}"}]
-        top.setdefault("layer", []).extend(
-            [
-                {"data": {"values": values}, "mark": {"type": "rect", "opacity": 0.15, "color": "#000000", "clip": True},
-                 "encoding": {"x": {"field": "start", "type": "quantitative"}, "x2": {"field": "end"}}},
-                {"data": {"values": values}, "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": [4, 3], "color": "#000000", "clip": True},
-                 "encoding": {"x": {"field": "start", "type": "quantitative"}, "tooltip": [{"field": "label", "type": "nominal"}]}},
-            ]
-        )
-    return out
-
-
-def _encodings(spec: Any):
-    """Every ``encoding`` mapping in a Vega-Lite spec."""
-    if isinstance(spec, dict):
-        if isinstance(spec.get("encoding"), dict):
-            yield spec["encoding"]
-        for key, value in spec.items():
-            if key not in ("datasets", "data", "encoding"):
-                yield from _encodings(value)
-    elif isinstance(spec, list):
-        for value in spec:
-            yield from _encodings(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -336,12 +352,23 @@ def _encodings(spec: Any):
 # --------------------------------------------------------------------------------------
 
 
+def _altair():
+    """Altair, imported on first use: only the coaching and team pages draw with it (the import
+    takes about half a second, which the Calls and Call review pages need not wait for)."""
+    import altair as alt
+
+    alt.data_transformers.disable_max_rows()
+    return alt
+
+
 def _score_colours() -> alt.Scale:
+    alt = _altair()
     return alt.Scale(domain=[score_label(s) for s in SCORES], range=["#0072B2", "#009E73", "#CC79A7", "#E69F00"])
 
 
 def agent_trend_chart(calls: pd.DataFrame, team_weekly: pd.DataFrame, agent: str) -> alt.FacetChart:
     """An agent's scores per call over time against the team's weekly median (one panel per score)."""
+    alt = _altair()
     long = calls.melt(id_vars=["date", "call_id"], value_vars=list(SCORES), var_name="score", value_name="value").dropna(subset=["value"])
     long["series"] = agent
     team = team_weekly.rename(columns={"week": "date", "median": "value"})[["date", "score", "value", "calls"]].copy()
@@ -370,6 +397,7 @@ def agent_trend_chart(calls: pd.DataFrame, team_weekly: pd.DataFrame, agent: str
 
 def distribution_chart(scores: pd.DataFrame) -> alt.FacetChart:
     """Histogram of each score over the selected calls."""
+    alt = _altair()
     long = scores.melt(value_vars=list(SCORES), var_name="score", value_name="value").dropna(subset=["value"])
     long["Score"] = long["score"].map(score_label)
     return (
@@ -388,6 +416,7 @@ def distribution_chart(scores: pd.DataFrame) -> alt.FacetChart:
 
 def agents_chart(scores: pd.DataFrame) -> alt.FacetChart:
     """Agents side by side: box plot of each score per agent."""
+    alt = _altair()
     long = scores.melt(id_vars=["agent"], value_vars=list(SCORES), var_name="score", value_name="value").dropna(subset=["value", "agent"])
     long["Score"] = long["score"].map(score_label)
     return (
@@ -405,6 +434,7 @@ def agents_chart(scores: pd.DataFrame) -> alt.FacetChart:
 
 def weekly_trend_chart(weekly: pd.DataFrame) -> alt.Chart:
     """Median of each score per week."""
+    alt = _altair()
     df = weekly.copy()
     df["Score"] = df["score"].map(score_label)
     return (

@@ -30,7 +30,8 @@ import streamlit as st
 
 from analysis.records import CallReport, load_report
 
-from .errors import AudioMissingError, CallNotFoundError, CatalogMissingError, ReviewInputError
+from .errors import AudioMissingError, AudioOutsideRootsError, CallNotFoundError, CatalogMissingError, ReviewInputError
+from .paths import audio_roots, confine_audio, extra_roots
 from .style import SCORES
 
 log = logging.getLogger(__name__)
@@ -385,6 +386,8 @@ def report_path(folder: str | Path, row: dict[str, Any]) -> Path:
     """
     rel = row.get("report_path") or f"{row['call_id']}.json"
     path = Path(rel) if Path(rel).is_absolute() else Path(folder) / rel
+    if not os.path.realpath(path).startswith(os.path.join(os.path.realpath(folder), "")):
+        raise CallNotFoundError(f"the report of call {row['call_id']} ({rel}) is outside {folder}; re-run `callreview batch` on its recording")
     if not path.is_file():
         raise CallNotFoundError(
             f"the report of call {row['call_id']} is missing ({path}); re-run `callreview batch` on its recording"
@@ -403,29 +406,40 @@ def audio_file(folder: str | Path, row: dict[str, Any]) -> Path:
     """The recording of a catalogued call, found from its catalog row only.
 
     Only paths the catalog holds for that call (``calls.source_path`` and
-    ``call_names``) are considered, so the dashboard never serves other files.
+    ``call_names``) are considered, and only when they lie under the catalog's
+    archive roots (:mod:`dashboard.paths`), so the dashboard never serves other files.
 
     Raises
     ------
+    AudioOutsideRootsError
+        When the recording lies outside the archive roots.
     AudioMissingError
         When none of those paths is a file any more.
     """
     candidates: list[str] = []
     if row.get("source_path"):
         candidates.append(row["source_path"])
+    roots = [os.path.abspath(folder), *extra_roots()]
     try:
         with connect(folder) as con:
             candidates += [r[0] for r in con.execute("SELECT path FROM call_names WHERE call_key = ?", (row["call_key"],))]
+            roots = audio_roots(folder, con)
     except sqlite3.Error:
         pass
     tried: list[str] = []
+    refused: AudioOutsideRootsError | None = None
     for cand in candidates:
         p = Path(cand).expanduser()
         options = [p] if p.is_absolute() else [Path(folder) / p, Path.cwd() / p]
         for opt in options:
             tried.append(str(opt))
             if opt.is_file() and opt.suffix.lower() in AUDIO_TYPES:
-                return opt
+                try:
+                    return confine_audio(opt, roots, row["call_id"])
+                except AudioOutsideRootsError as exc:
+                    refused = refused or exc
+    if refused is not None:
+        raise refused
     raise AudioMissingError(
         f"the recording of call {row['call_id']} is not where the catalog says ({', '.join(tried) or 'no path recorded'})"
     )

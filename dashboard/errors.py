@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.errors import CallReviewError
+from analysis.errors import CallReviewError, ConfigError
 
 
 class DashboardError(CallReviewError):
@@ -40,3 +40,15 @@ class UploadError(DashboardError):
 
 class ReviewInputError(DashboardError):
     """A note or override is incomplete (no reviewer name, no reason, value out of range)."""
+
+
+class AudioOutsideRootsError(AudioMissingError):
+    """A catalogued call's recording lies outside the folders the dashboard may serve (its archive roots)."""
+
+
+class DashboardAuthError(DashboardError, ConfigError):
+    """The dashboard's login is misconfigured (malformed password hash, incomplete ``[auth]`` in secrets.toml, no Authlib)."""
+
+
+class DashboardExposedError(DashboardError, ConfigError):
+    """The dashboard would be served on a network address without any login; nothing was started."""

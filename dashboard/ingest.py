@@ -107,7 +107,11 @@ def safe_name(name: str) -> str:
 
 
 def save_upload(folder: str | Path, name: str, content: bytes) -> Path:
-    """Keep an uploaded recording in ``folder/uploads`` (same content: same file; a clash: a hashed name)."""
+    """Keep an uploaded recording in ``folder/uploads`` (same content: same file; a clash: a hashed name).
+
+    The file is readable by its owner only (mode 0600); its name is reduced to
+    safe characters with no folder part (:func:`safe_name`).
+    """
     out = Path(folder) / UPLOAD_DIR
     out.mkdir(parents=True, exist_ok=True)
     path = out / safe_name(name)
@@ -117,7 +121,10 @@ def save_upload(folder: str | Path, name: str, content: bytes) -> Path:
         digest = hashlib.sha256(content).hexdigest()[:8]
         path = out / f"{path.stem}-{digest}{path.suffix}"
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(content)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a recording of a call: owner only
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    os.chmod(tmp, 0o600)  # also when an old .part was there
     os.replace(tmp, path)
     return path
 

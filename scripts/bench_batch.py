@@ -22,7 +22,8 @@ Usage::
 
     .venv/bin/python scripts/bench_batch.py [--quick] [--no-ray] [--work DIR]
 
-``--quick`` uses 4 calls (a smoke run, not the figures).
+``--quick`` uses 4 calls (a smoke run, not the figures); ``--ratio-only`` prints only the paired
+end-to-end / transcription-only ratio.
 """
 
 from __future__ import annotations
@@ -162,6 +163,20 @@ def paired(files: list[str]) -> None:
     print(json.dumps(rows))
 
 
+def paired_ratio(files: list[str], env: dict[str, str]) -> None:
+    """Print analysis time / bare transcription time per layout and over all calls (warm models, paired)."""
+    _, p = timed([PY, __file__, "--paired", *files], env)
+    pairs = json.loads(p.stdout.strip().splitlines()[-1])
+    by: dict[str, list[float]] = {}
+    for r in pairs:
+        a, t = by.setdefault(r["layout"], [0.0, 0.0]), by.setdefault("all calls", [0.0, 0.0])
+        a[0] += r["analysis"]; a[1] += r["asr"]; t[0] += r["analysis"]; t[1] += r["asr"]
+    print("end to end / transcription only, warm models, each call analysed then transcribed back to back (paired):")
+    for layout, (an, asr_s) in sorted(by.items()):
+        n = len(pairs) if layout == "all calls" else sum(r["layout"] == layout for r in pairs)
+        print(f"  {layout} ({n}): analysis {an:.1f} s, faster-whisper {asr_s:.1f} s -> {an / asr_s:.2f}   (floor <= 1.25)")
+
+
 def overhead_pairs(n: int, files: list[str], work: Path, env: dict[str, str]) -> None:
     """``n`` pairs of (plain loop, batch with 1 worker), alternating which goes first; prints each and the median."""
     ratios = []
@@ -187,6 +202,8 @@ def main() -> None:
     ap.add_argument("--overhead-only", type=int, metavar="N", default=0,
                     help="only the overhead figure: N pairs of (plain loop, batch 1 worker) in alternating order (AB, BA, ...), "
                     "so that other work on the machine weighs on both alike")
+    ap.add_argument("--ratio-only", action="store_true",
+                    help="only the paired end-to-end / transcription-only ratio (warm models, one process)")
     ap.add_argument("--plain-loop", nargs="+", metavar="X", help=argparse.SUPPRESS)
     ap.add_argument("--asr-only", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     ap.add_argument("--paired", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
@@ -208,6 +225,8 @@ def main() -> None:
         rows: list[tuple[str, float, float | None]] = []
         if args.overhead_only:
             return overhead_pairs(args.overhead_only, files, work, env)
+        if args.ratio_only:
+            return paired_ratio(files, env)
 
         wall, p = timed([PY, __file__, "--plain-loop", str(work / "plain"), *files], env)
         rows.append(("plain loop (1 process)", wall, json.loads(p.stdout.strip().splitlines()[-1])["analysis_seconds"]))
@@ -237,16 +256,7 @@ def main() -> None:
         print(f"end to end / transcription only, cold processes (wall, model loading included): "
               f"plain loop {plain[1] / asr[1]:.2f}, batch 1 worker {b1[1] / asr[1]:.2f} (floor <= 1.25)")
 
-        _, p = timed([PY, __file__, "--paired", *files], env)
-        pairs = json.loads(p.stdout.strip().splitlines()[-1])
-        by: dict[str, list[float]] = {}
-        for r in pairs:
-            a, t = by.setdefault(r["layout"], [0.0, 0.0]), by.setdefault("all calls", [0.0, 0.0])
-            a[0] += r["analysis"]; a[1] += r["asr"]; t[0] += r["analysis"]; t[1] += r["asr"]
-        print("end to end / transcription only, warm models, each call analysed then transcribed back to back (paired):")
-        for layout, (an, asr_s) in sorted(by.items()):
-            n = len(pairs) if layout == "all calls" else sum(r["layout"] == layout for r in pairs)
-            print(f"  {layout} ({n}): analysis {an:.1f} s, faster-whisper {asr_s:.1f} s -> {an / asr_s:.2f}")
+        paired_ratio(files, env)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -40,6 +40,9 @@ from analysis.cues import CueDetector  # noqa: E402
 from analysis.rubric import CUE_KINDS, load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "cues_labelled.jsonl"
+FRESH = ROOT / "tests" / "data" / "cues_heldout_fresh.jsonl"
+FINAL = ROOT / "tests" / "data" / "cues_heldout_final.jsonl"
+SPLITS = ("dev", "heldout", "fresh", "final", "all")
 PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.8
 
@@ -94,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rubric", help="rubric file (default: the shipped rubric)")
     ap.add_argument("--no-semantic", action="store_true", help="phrase patterns only (no embedding model)")
-    ap.add_argument("--errors", choices=["dev", "heldout", "all"], help="list false positives / negatives of this split")
-    ap.add_argument("--gate", choices=["dev", "heldout", "all"], default="all", help="split whose floors decide the exit status")
+    ap.add_argument("--errors", choices=list(SPLITS), help="list false positives / negatives of this split")
+    ap.add_argument("--gate", choices=list(SPLITS), default="all", help="split whose floors decide the exit status")
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    ap.add_argument("--only", choices=["dev", "heldout", "all"], help="look at one split only (tuning: --only dev)")
+    ap.add_argument("--only", choices=list(SPLITS), help="look at one split only (tuning: --only dev)")
     args = ap.parse_args(argv)
 
     rubric = load_rubric(args.rubric)
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         encode = get_encoder("cpu").encode
     detector = CueDetector(rubric, encode)
     t_load = time.perf_counter() - t0
-    rows = load_set()
+    rows = load_set() + [r for p in (FRESH, FINAL) if p.exists() for r in load_set(p)]
     if args.only and args.only != "all":
         rows = [r for r in rows if r["split"] == args.only]
     t1 = time.perf_counter()
@@ -118,20 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     t_detect = time.perf_counter() - t1
 
     print(f"rubric {rubric.name} {rubric.version} ({rubric.sha256[:12]}), semantic {'on' if encode else 'off'}")
-    print(f"{len(rows)} utterances ({sum(r['split'] == 'dev' for r in rows)} dev, {sum(r['split'] == 'heldout' for r in rows)} held out); "
+    counts = ", ".join(f"{sum(r['split'] == sp for r in rows)} {sp}" for sp in SPLITS[:-1])
+    print(f"{len(rows)} utterances ({counts}); "
           f"model load {t_load:.1f} s, detection {t_detect:.1f} s ({1000 * t_detect / len(rows):.1f} ms per utterance)")
     results = {}
-    for split in ("dev", "heldout", "all"):
+    for split in SPLITS:
         idx = [i for i, r in enumerate(rows) if split == "all" or r["split"] == split]
         results[split] = evaluate([rows[i] for i in idx], [preds[i] for i in idx])
-    print(f"\n{'cue':<22} {'n dev':>5} {'P dev':>6} {'R dev':>6}   {'n held':>6} {'P held':>6} {'R held':>6}   {'n all':>5} {'P all':>6} {'R all':>6}")
+    print(f"\n{'cue':<22} " + "   ".join(f"{'n ' + sp[:5]:>7} {'P ' + sp[:5]:>7} {'R ' + sp[:5]:>7}" for sp in SPLITS))
     for kind in CUE_KINDS:
         cells = []
-        for split in ("dev", "heldout", "all"):
+        for split in SPLITS:
             r = results[split][kind]
-            cells.append(f"{r['n']:>5} {_fmt(r['precision']):>6} {_fmt(r['recall']):>6}")
+            cells.append(f"{r['n']:>7} {_fmt(r['precision']):>7} {_fmt(r['recall']):>7}")
         print(f"{kind:<22} " + "   ".join(cells))
-    for split in ("dev", "heldout", "all"):
+    for split in SPLITS:
         res = results[split]
         tp = sum(r["tp"] for r in res.values())
         fp = sum(r["fp"] for r in res.values())

@@ -10,20 +10,37 @@ Measured two ways, each printed:
 
 * server: the page script's run time in Streamlit's AppTest (cold = empty caches,
   warm = the next run), i.e. the Python work of a page;
-* browser: headless Chromium (Debian's ``/usr/bin/chromium`` via Playwright) from
-  navigation until the page is drawn and Streamlit has finished running: a fresh
-  browser tab each time, so Streamlit's own start-up in the page (about a second)
-  is included; the first visit after the server starts, then the median and best
-  of five (skipped when Chromium or Playwright is missing).
+* browser: headless Chromium (Debian's ``/usr/bin/chromium`` via Playwright), seconds
+  from navigation until the page is drawn: its main element visible (Calls: the
+  table; Call review: the timeline, drawn by its script; Analyse a call: the upload
+  box), a text of it shown ("matching call(s)", "Transcript", "Recording") and
+  Streamlit's running indicator gone (the page script has finished). Every visit
+  is a new tab, i.e. a new Streamlit session, so Streamlit's own start-up in the
+  page is included. Kinds of tab, pages and kinds interleaved:
 
-The machine's load average is printed with the figures: on a shared machine,
-compare the best times.
+  - *first after server start*: each page once, right after the server started
+    (its caches empty), in a new browser profile;
+  - *new tab (cache warm)*: a new tab of a browser that has opened the dashboard
+    before: what a reviewer gets from a link or a second tab (Streamlit's scripts
+    come from the browser's cache, where Streamlit lets them stay for a year);
+  - *first visit (empty cache)*: a new browser profile each time (a first visit,
+    or a private window): the browser also downloads and compiles Streamlit's
+    scripts for every kind of element on the page;
+  - *opened from Calls*: in an open dashboard, from clicking "Open call review"
+    until the review is drawn.
+
+  Median and best of ``--repeats`` (5) each; skipped when Chromium or Playwright is
+  missing.
+
+The machine's load average is printed before and after: on a shared machine,
+compare the best times, and figures taken at similar loads.
 
 Usage::
 
     .venv/bin/python scripts/bench_dashboard.py                 # analyses the samples with `callreview batch` first
     .venv/bin/python scripts/bench_dashboard.py --from DIR      # replicate an existing batch output instead
     .venv/bin/python scripts/bench_dashboard.py --calls 10000 --keep /tmp/bench10k
+    .venv/bin/python scripts/bench_dashboard.py --keep /tmp/bench10k --reuse   # measure again on that catalog
 """
 
 from __future__ import annotations
@@ -148,7 +165,7 @@ def apptest_times(folder: Path, call_id: str) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     at = AppTest.from_file(app, default_timeout=300)
     at.session_state["catalog_dir"] = str(folder)
-    at.run()  # imports (pandas, altair, analysis) happen here: not part of any page
+    at.run()  # imports (pandas, analysis) happen here: not part of any page
     data.list_calls.clear(), data.facets.clear()
     cold = timed(at.run)
     warm = timed(at.run)
@@ -182,8 +199,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def browser_times(folder: Path, call_id: str, n_calls: int, repeats: int = 5) -> dict[str, list[float]] | str:
-    """Seconds from navigation to a drawn, finished page, per page (first visit, then repeats)."""
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+"""Streamlit has finished running the page script (its running indicator is gone)."""
+
+COLD = "first visit (empty cache)"
+WARM = "new tab (cache warm)"
+
+
+def _drawn(page, selector: str, text: str) -> None:
+    """Wait until the page is drawn: its main element visible, a text of it shown, the script finished."""
+    page.locator(selector).first.wait_for(timeout=120000)
+    page.get_by_text(text).first.wait_for(timeout=120000)
+    page.wait_for_function(IDLE, timeout=120000)
+
+
+def browser_times(folder: Path, call_id: str, n_calls: int, repeats: int = 5) -> dict[str, dict[str, list[float]]] | str:
+    """Seconds from navigation to a drawn page, per page and per kind of tab (see the module docstring)."""
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         return "skipped: /usr/bin/chromium not installed"
@@ -195,6 +226,7 @@ def browser_times(folder: Path, call_id: str, n_calls: int, repeats: int = 5) ->
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", str(folder), "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    viewport = {"width": 1440, "height": 1000}
     try:
         for _ in range(180):
             try:
@@ -202,54 +234,57 @@ def browser_times(folder: Path, call_id: str, n_calls: int, repeats: int = 5) ->
                     break
             except OSError:
                 time.sleep(0.5)
-        out: dict[str, list[float]] = {}
+        out: dict[str, dict[str, list[float]]] = {}
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+            # page: (address, its main element, a text it shows once drawn)
             pages = {
                 "Analyse a call (no data: Streamlit start-up)": (url + "/analyse", "[data-testid='stFileUploader']", "Recording"),
-                f"Calls ({n_calls:,} calls)": (url + "/", "[data-testid='stDataFrame']", "matching call(s)"),
-                f"Call review ({call_id})": (url + f"/review?call={call_id}", ".vega-embed canvas, .vega-embed svg", "Transcript"),
+                f"Calls ({n_calls:,} calls)": (url + "/", "[data-testid='stDataFrame'] canvas", "matching call(s)"),
+                f"Call review ({call_id})": (url + f"/review?call={call_id}", ".cr-timeline svg", "Transcript"),
             }
-            warmup = b.new_page()  # the server's first session imports the page modules: not a page render
-            warmup.goto(url + "/")
-            warmup.get_by_text("matching call(s)").wait_for(timeout=120000)
-            warmup.close()
-            for name, (target, selector, text) in pages.items():
-                times = []
-                for _ in range(repeats + 1):
-                    page = b.new_page(viewport={"width": 1440, "height": 1000})
-                    t = time.perf_counter()
-                    page.goto(target)
-                    page.locator(selector).first.wait_for(timeout=120000)
-                    page.get_by_text(text).first.wait_for(timeout=120000)
-                    page.wait_for_function(idle, timeout=120000)
-                    times.append(time.perf_counter() - t)
-                    page.close()
-                out[name] = times
-            # what a reviewer waits for: in an open dashboard, "Open call review" on the Calls page
-            times = []
-            for _ in range(repeats + 1):
-                page = b.new_page(viewport={"width": 1440, "height": 1000})
+            warm = b.new_context(viewport=viewport)  # one browser profile: its cache fills on the first visits
+            tabs = {COLD: lambda: b.new_page(viewport=viewport), WARM: warm.new_page}
+            for name, (target, selector, text) in pages.items():  # first visits after the server started
+                page = b.new_page(viewport=viewport)
+                t = time.perf_counter()
+                page.goto(target)
+                _drawn(page, selector, text)
+                out.setdefault(name, {})["first after server start"] = [time.perf_counter() - t]
+                page.close()
+                page = warm.new_page()
+                page.goto(target)
+                _drawn(page, selector, text)
+                page.close()
+            for _ in range(repeats):  # pages and kinds of tab interleaved, so load peaks spread over all
+                for name, (target, selector, text) in pages.items():
+                    for kind, new_tab in tabs.items():
+                        page = new_tab()
+                        t = time.perf_counter()
+                        page.goto(target)
+                        _drawn(page, selector, text)
+                        out[name].setdefault(kind, []).append(time.perf_counter() - t)
+                        page.close()
+            # what a reviewer waits for in an open dashboard: "Open call review" on the Calls page
+            name = f"Call review ({call_id}), opened from Calls"
+            for _ in range(repeats):
+                page = warm.new_page()
                 page.goto(url + "/")
+                _drawn(page, "[data-testid='stDataFrame'] canvas", "matching call(s)")
                 box = page.get_by_role("textbox", name="Call id")
                 box.fill(call_id)
                 box.press("Enter")
-                page.wait_for_function(idle, timeout=120000)
-                sort = page.get_by_role("combobox", name="Sort")
-                sort.click()
+                page.wait_for_function(IDLE, timeout=120000)
+                page.get_by_role("combobox", name="Sort").click()
                 page.get_by_role("option", name="Call id A-Z").click()
-                page.wait_for_function(idle, timeout=120000)
+                page.wait_for_function(IDLE, timeout=120000)
                 page.wait_for_timeout(300)
                 t = time.perf_counter()
                 page.get_by_role("button", name="Open call review").click()
                 page.get_by_role("heading", name=f"Call review · {call_id}").wait_for(timeout=120000)
-                page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=120000)
-                page.get_by_text("Transcript").first.wait_for(timeout=120000)
-                page.wait_for_function(idle, timeout=120000)
-                times.append(time.perf_counter() - t)
+                _drawn(page, ".cr-timeline svg", "Transcript")
+                out.setdefault(name, {}).setdefault("same tab", []).append(time.perf_counter() - t)
                 page.close()
-            out[f"Call review ({call_id}), opened from Calls"] = times
             b.close()
         return out
     finally:
@@ -260,11 +295,32 @@ def browser_times(folder: Path, call_id: str, n_calls: int, repeats: int = 5) ->
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def reusable(bench: Path, n_calls: int) -> list[str] | None:
+    """The real call ids of a benchmark folder made by an earlier ``--keep`` run with ``n_calls`` calls, else None."""
+    db = bench / "catalog.sqlite"
+    if not db.is_file():
+        return None
+    con = sqlite3.connect(db)
+    try:
+        if con.execute("SELECT COUNT(*) FROM calls").fetchone()[0] != n_calls:
+            return None
+        return [r[0] for r in con.execute("SELECT call_id FROM calls WHERE call_key NOT LIKE 'bench%' AND status = 'done' ORDER BY call_id")]
+    finally:
+        con.close()
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--from", dest="src", metavar="DIR", help="a batch output folder to replicate (default: analyse sample_audio/)")
     ap.add_argument("--calls", type=int, default=10000, help="calls in the benchmark catalog (default 10000)")
     ap.add_argument("--keep", metavar="DIR", help="build the benchmark folder here and keep it")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: use DIR/bench as it is when it already holds --calls calls")
+    ap.add_argument("--repeats", type=int, default=5, help="browser timings per page and kind of tab (default 5)")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium timings")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -272,27 +328,33 @@ def main() -> int:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_dashboard_"))
     try:
-        src = Path(args.src) if args.src else batch_samples(work / "real")
         bench = work / "bench"
-        t = time.perf_counter()
-        made = replicate(src, bench, args.calls)
-        log.info("built in %.1f s: %s", time.perf_counter() - t, bench)
-        review_call = "rude_agent" if "rude_agent" in made else next(iter(made))
-        print(f"\nBenchmark data: {args.calls:,} calls replicated from real analyses of {len(made)} sample calls ({bench})")
+        real = reusable(bench, args.calls) if args.keep and args.reuse else None
+        if real:
+            log.info("reusing %s (%d calls)", bench, args.calls)
+        else:
+            src = Path(args.src) if args.src else (work / "real" if (work / "real" / "catalog.sqlite").is_file() and args.reuse else batch_samples(work / "real"))
+            t = time.perf_counter()
+            real = list(replicate(src, bench, args.calls))
+            log.info("built in %.1f s: %s", time.perf_counter() - t, bench)
+        review_call = "rude_agent" if "rude_agent" in real else real[0]
+        print(f"\nBenchmark data: {args.calls:,} calls replicated from real analyses of {len(real)} sample calls ({bench})")
+        print(f"{os.cpu_count()} CPU(s); {_load()} before measuring")
         print("\nServer (AppTest script run time, s)          cold    warm")
         for name, (cold, warm) in apptest_times(bench, review_call).items():
             print(f"  {name:<42} {cold:6.2f}  {warm:6.2f}")
         if not args.no_browser:
-            res = browser_times(bench, review_call, args.calls)
-            print("\nBrowser (headless Chromium, navigation to drawn page, s)")
+            res = browser_times(bench, review_call, args.calls, args.repeats)
+            print("\nBrowser (headless Chromium, s from navigation until the page is drawn; median and best of each)")
             if isinstance(res, str):
                 print(f"  {res}")
             else:
-                for name, times in res.items():
-                    rest = times[1:]
-                    print(f"  {name:<48} first {times[0]:.2f}; then median {statistics.median(rest):.2f}, best {min(rest):.2f} (of {len(rest)})")
-        load = os.getloadavg()
-        print(f"\n{os.cpu_count()} CPU(s), load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) while measuring")
+                for name, kinds in res.items():
+                    print(f"  {name}")
+                    for kind, times in kinds.items():
+                        figure = f"{times[0]:.2f}" if len(times) == 1 else f"median {statistics.median(times):.2f}, best {min(times):.2f} (of {len(times)})"
+                        print(f"    {kind:<28} {figure}")
+        print(f"\n{_load()} after measuring")
         return 0
     finally:
         if not args.keep:

@@ -16,7 +16,15 @@ so the first batch is no longer clean, and a second held-out batch
 four mistakes (context words with a clitic: "CVV's", "Expiry's", "Social's";
 a domain said as two words) were then fixed too: no split is clean now, and
 the first-run figures of both held-out batches are the ones to quote (see the
-README's Privacy section).
+README's Privacy section). A third set, ``tests/data/pii_heldout_blind.jsonl``
+(split ``blind``, 135 utterances), was written by someone who had not seen the
+detector or the other sets and run once (card 1.00 / 0.97, CVV 1.00 / 1.00,
+expiry 1.00 / 0.83, SSN 1.00 / 1.00, phone 0.93 / 0.93, e-mail 0.73 / 0.67,
+DOB 1.00 / 0.92: precision / recall); its mistakes were then fixed. A fourth,
+``tests/data/pii_heldout_blind2.jsonl`` (split ``blind2``, 134 utterances, same
+protocol), first run after those fixes: card 1.00 / 1.00, CVV 1.00 / 0.83, expiry
+1.00 / 0.85, SSN 1.00 / 0.91, phone 1.00 / 0.94, e-mail 0.92 / 0.92, DOB 1.00 / 0.85;
+one mistake fixed since (a bare "case" taken as "case number").
 
 Matching: a predicted span is correct when its kind is the expected kind, it
 covers every digit of the expected substring and at least 90% of its
@@ -50,6 +58,8 @@ from analysis.records import Word  # noqa: E402
 from analysis.redact import PII_KINDS, find_pii  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "pii_labelled.jsonl"
+BLIND = ROOT / "tests" / "data" / "pii_heldout_blind.jsonl"
+BLIND2 = ROOT / "tests" / "data" / "pii_heldout_blind2.jsonl"
 FLOORS = {k: (0.9, 0.9) for k in PII_KINDS}
 FLOORS["card"] = (0.95, 0.98)
 BREAK = "||"
@@ -176,14 +186,16 @@ def _fmt(v: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--errors", choices=["dev", "heldout", "heldout-batch2", "all"], help="list the mistakes on this split")
-    ap.add_argument("--gate", choices=["dev", "heldout", "all"], default="all", help="split whose floors set the exit status")
+    ap.add_argument("--errors", choices=["dev", "heldout", "heldout-batch2", "blind", "blind2", "all"], help="list the mistakes on this split")
+    ap.add_argument("--gate", choices=["dev", "heldout", "blind", "blind2", "all"], default="all", help="split whose floors set the exit status")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
-    rows = load_set(args.data)
+    rows = load_set(args.data) + [r for p in (BLIND, BLIND2) if args.data == DATA and p.exists() for r in load_set(p)]
     splits = {"dev": [r for r in rows if r["split"] == "dev"], "heldout": [r for r in rows if r["split"] == "heldout"]}
     for batch in sorted({r.get("batch", 1) for r in rows} - {1}):
         splits[f"heldout-batch{batch}"] = [r for r in rows if r["split"] == "heldout" and r.get("batch", 1) == batch]
+    splits["blind"] = [r for r in rows if r["split"] == "blind"]
+    splits["blind2"] = [r for r in rows if r["split"] == "blind2"]
     splits["all"] = rows
     results = {}
     for name, part in splits.items():

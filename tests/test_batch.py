@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -182,7 +183,7 @@ def test_result_key_follows_what_shapes_results(tmp_path: Path) -> None:
     moved = base.with_overrides({"scoring.rubric": str(copy)})
     assert rubric_identity(moved)["sha256"] == rub["sha256"]  # same content, another path: same key
     assert result_key(moved.to_dict(), rubric_identity(moved)["sha256"], __version__) == k
-    copy.write_text(copy.read_text().replace('version = "1.0.0"', 'version = "1.0.1"', 1))
+    copy.write_text(copy.read_text().replace('version = "1.1.0"', 'version = "1.1.1"', 1))
     assert rubric_identity(moved)["sha256"] != rub["sha256"]
 
     cfg = call_config(base, CallMeta(agent_channel="left"))
@@ -320,7 +321,9 @@ def test_changed_rubric_reanalyses_and_keeps_reviewer_notes(first_batch, fast_co
     with Catalog.open(out) as cat:
         cat.add_note(before["call_01"], "qa-lead", "check the greeting", start=1.0)
     rubric = tmp_path / "our_rubric.toml"
-    rubric.write_text(default_rubric_path().read_text().replace('version = "1.0.0"', 'version = "1.1.0"', 1))
+    text = default_rubric_path().read_text()
+    assert re.search(r'(?m)^version = "[^"]+"$', text), "the default rubric lost its version line"
+    rubric.write_text(re.sub(r'(?m)^version = "[^"]+"$', 'version = "99.0.0-test"', text, count=1))
     good = [str(root / "in" / n) for n in ("call_01.wav", "call_03.wav", "call_09_stereo.wav")]
     p = run_cli("batch", *good, "--out", str(out), "--config", str(fast_config), "--rubric", str(rubric), "--json-progress")
     assert p.returncode == 0, p.stderr
@@ -329,8 +332,8 @@ def test_changed_rubric_reanalyses_and_keeps_reviewer_notes(first_batch, fast_co
     assert set(after) == set(before)  # same calls, same ids: re-analysed in place
     for cid, r in after.items():
         assert r["call_key"] != before[cid] and r["call_key"][:16] == before[cid][:16]  # same audio, new settings
-        assert r["rubric_version"] == "1.1.0"
-        assert json.loads((out / f"{cid}.json").read_text())["call"]["rubric"]["version"] == "1.1.0"
+        assert r["rubric_version"] == "99.0.0-test"
+        assert json.loads((out / f"{cid}.json").read_text())["call"]["rubric"]["version"] == "99.0.0-test"
     notes = catalog_rows(out, "SELECT call_key, text FROM notes")
     assert [(n["call_key"], n["text"]) for n in notes] == [(after["call_01"]["call_key"], "check the greeting")]
     # the same rubric again: nothing to do; --force: everything again

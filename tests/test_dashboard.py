@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -53,7 +54,7 @@ def build_batch_output(base: Path) -> Path:
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     p = subprocess.run(
-        [sys.executable, "-m", "analysis.cli", "batch", str(manifest), "--out", str(out)],
+        [sys.executable, "-m", "analysis.cli", "batch", str(manifest), "--out", str(out), "--archive-root", str(SAMPLES)],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800,
     )
     assert p.returncode == 0, f"callreview batch failed:\n{p.stdout}\n{p.stderr}"
@@ -111,6 +112,36 @@ def calls_shown(at) -> list[str]:
     return list(at.dataframe[0].value["Call"])
 
 
+def _split(html: str, start: str) -> dict[str, str]:
+    parts = re.split(f'(?={re.escape(start)})', html)[1:]
+    return {re.search(r'data-score="(\w+)"', p).group(1): p for p in parts}
+
+
+def score_cards(at) -> dict[str, str]:
+    """The Call review's score cards (one HTML block), as the HTML of each card by score name."""
+    blocks = [h.value for h in at.html if 'class="cr-scores"' in h.value]
+    assert len(blocks) == 1, "one block of score cards"
+    return _split(blocks[0].split('<div class="cr-panels">')[0], '<div class="cr-score" ')
+
+
+def score_panels(at) -> dict[str, str]:
+    """The *How this score is computed* panel of each score (HTML), by score name."""
+    block = [h.value for h in at.html if 'class="cr-scores"' in h.value][0]
+    return _split(block.split('<div class="cr-panels">')[1], '<div class="cr-panel" ')
+
+
+def card_value(card: str) -> str:
+    return re.search(r'<div class="val">([^<]*)</div>', card).group(1)
+
+
+def timeline_html(at) -> str:
+    """The Call review's timeline (an HTML block with its data and the script that draws it)."""
+    blocks = [h for h in at.html if 'class="cr-timeline"' in h.value]
+    assert len(blocks) == 1, "one timeline"
+    assert blocks[0].proto.unsafe_allow_javascript, "the timeline's script may run"
+    return blocks[0].value
+
+
 # --------------------------------------------------------------------------------------
 # Calls
 # --------------------------------------------------------------------------------------
@@ -146,12 +177,23 @@ def test_calls_filters_agent_flags_scores_and_search(batch_dir: Path) -> None:
         assert sorted(calls_shown(at)) == want
     at.checkbox(key="keep_calls_flag_interruptions").uncheck().run()
 
+    # score ranges: their sliders are made when "Call date and score ranges" is opened
+    assert not at.slider, "closed: no sliders"
+    at.session_state["keep_calls_more_filters"] = True  # the reviewer opens the expander
+    at.run()
     at.slider(key="keep_calls_range_calm_tone").set_value((0, 60)).run()
     want = sorted(r[0] for r in sql(batch_dir, "SELECT call_id FROM calls WHERE calm_tone BETWEEN 0 AND 60"))
-    if want:
-        assert sorted(calls_shown(at)) == want
-    else:
-        assert any("No call matches" in w.value for w in at.warning)
+
+    def shown_or_none():
+        return sorted(calls_shown(at)) if at.dataframe else [] if any("No call matches" in w.value for w in at.warning) else None
+
+    assert shown_or_none() == want
+    at.session_state["keep_calls_more_filters"] = False  # closed again: the range still applies, and says so
+    at.run()
+    assert not at.slider and shown_or_none() == want
+    assert any("Narrowed under" in c.value and "Calm tone" in c.value for c in at.caption)
+    at.session_state["keep_calls_more_filters"] = True
+    at.run()
     at.slider(key="keep_calls_range_calm_tone").set_value((0, 100)).run()
     assert len(calls_shown(at)) == len(MANIFEST)
 
@@ -207,15 +249,16 @@ def test_review_shows_scores_components_transcript_and_evidence(batch_dir: Path)
     at = review(batch_dir, "rude_agent")
     no_errors(at)
     scores = {s["name"]: s for s in doc["scores"]}
-    metrics = {m.label: m.value for m in at.metric}
-    from dashboard.style import fmt_score, score_label
+    cards = score_cards(at)
+    from dashboard.style import fmt_score
 
     for name in ("calm_tone", "active_listening", "empathy", "deescalation"):
-        assert metrics[score_label(name)] == fmt_score(scores[name]["score"])
+        assert card_value(cards[name]) == fmt_score(scores[name]["score"])
     # each score explains itself and lists its parts
-    expanders = [e.label for e in at.expander]
-    assert expanders.count("How this score is computed") == len(scores)
-    part_tables = [h.value for h in at.html if 'class="parts"' in h.value]
+    assert sum(c.count(">How this score is computed</label>") for c in cards.values()) == len(scores)
+    panels = score_panels(at)
+    assert sorted(panels) == sorted(scores)
+    part_tables = [t for name in scores for t in re.findall(r'<table class="parts">.*?</table>', panels[name], re.S)]
     assert sorted(t.count("<tr>") - 1 for t in part_tables) == sorted(len(s["components"]) for s in scores.values())
     from dashboard.style import component_label
 
@@ -241,7 +284,15 @@ def test_review_shows_scores_components_transcript_and_evidence(batch_dir: Path)
     at.selectbox(key="ev_effect").select("Hurt the score").run()
     assert len([b for b in at.button if b.label.startswith("▶")]) == len(moments(("negative",)))
     assert at.get("audio"), "the call's recording is playable"
-    assert len(at.get("vega_lite_chart")) == 1
+    # the timeline: every turn, the evidence moments and both speakers' contours, opening on the whole call
+    from dashboard.charts import timeline_view
+
+    tl = timeline_html(at)
+    tl_data = json.loads(re.search(r'<script type="application/json" id="[^"]+-data">(.*?)</script>', tl, re.S).group(1))
+    assert len(tl_data["turns"]) == len(doc["turns"]) and tl_data["evidence"]
+    assert len(tl_data["contours"]) == 2 and all(c["pitch"] and c["loudness"] for c in tl_data["contours"])
+    assert tl_data["duration"] == pytest.approx(doc["call"]["duration"], abs=0.01)
+    assert timeline_view(tl) == {"window": None, "focus": None}
 
 
 def test_evidence_moment_plays_from_its_start_and_moves_the_timeline(batch_dir: Path) -> None:
@@ -254,26 +305,14 @@ def test_evidence_moment_plays_from_its_start_and_moves_the_timeline(batch_dir: 
     assert target.label == f"▶ {int(focus['start']) // 60}:{int(focus['start']) % 60:02d}"
     audio = at.get("audio")[0].proto
     assert audio.start_time == int(focus["start"]) and audio.autoplay
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    domains = [enc["x"]["scale"]["domain"] for enc in _encodings(spec) if "scale" in enc.get("x", {})]
-    assert domains, "the timeline has an x scale"
-    lo, hi = domains[0]
+    from dashboard.charts import timeline_view
+
+    view = timeline_view(timeline_html(at))
+    lo, hi = view["window"]
     assert lo <= focus["start"] <= hi and hi - lo < 40, "the timeline zooms to the moment"
+    assert view["focus"] == {"s": focus["start"], "e": focus["end"]}, "and marks it"
     at.button(key="timeline_whole_btn").click().run()
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    lo, hi = [enc["x"]["scale"]["domain"] for enc in _encodings(spec) if "scale" in enc.get("x", {})][0]
-    assert lo == 0 and hi == pytest.approx(report_json(batch_dir, "rude_agent")["call"]["duration"])
-
-
-def _encodings(spec: dict):
-    if isinstance(spec, dict):
-        if "encoding" in spec:
-            yield spec["encoding"]
-        for v in spec.values():
-            yield from _encodings(v)
-    elif isinstance(spec, list):
-        for v in spec:
-            yield from _encodings(v)
+    assert timeline_view(timeline_html(at))["window"] is None, "the whole call"
 
 
 def test_notes_and_overrides_are_stored_and_shown_beside_the_computed_score(work_dir: Path) -> None:
@@ -309,8 +348,11 @@ def test_notes_and_overrides_are_stored_and_shown_beside_the_computed_score(work
     assert sql(work_dir, "SELECT empathy FROM calls WHERE call_id='rude_agent'")[0][0] == computed
     from dashboard.style import fmt_score
 
-    assert {m.label: m.value for m in at.metric}["Empathy"] == fmt_score(computed)
-    assert any("Reviewer score: 35" in m.value and "Quinn QA" in m.value for m in at.markdown)
+    empathy = score_cards(at)["empathy"]
+    assert card_value(empathy) == fmt_score(computed)
+    assert "Reviewer score: 35" in empathy and "Quinn QA" in empathy
+    history = [h.value for h in at.html if 'class="override-history"' in h.value]
+    assert len(history) == 1 and "Apologised sincerely at the end; the rubric missed it." in history[0]
     # the Calls page marks the call as reviewed
     at.switch_page("views/calls.py").run()
     df = at.dataframe[0].value

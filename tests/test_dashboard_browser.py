@@ -141,10 +141,34 @@ def test_review_journey_in_chromium(dashboard, browser) -> None:
     call_id = "rude_agent" if "rude_agent" in said else said[0]
     page.get_by_role("button", name="Open call review").click()
     page.get_by_role("heading", name=f"Call review · {call_id}").wait_for(timeout=60000)
-    page.locator(".vega-embed").first.wait_for(timeout=30000)
+    timeline = page.locator(".cr-timeline")
+    timeline.locator("svg").wait_for(timeout=30000)
     settle(page)
     assert f"call={call_id}" in page.url
     shot(page, "03-call-review.png")
+    # "How this score is computed" shows the score's explanation and parts (and hides them again)
+    panel = page.locator(".cr-panel").first
+    assert not panel.is_visible()
+    page.get_by_text("How this score is computed").first.click()
+    panel.locator("table.parts").wait_for(timeout=10000)
+    page.get_by_text("How this score is computed").first.click()
+    panel.wait_for(state="hidden", timeout=10000)
+    # the timeline is drawn (a lane per speaker, both contours) and zooms with the wheel, pans with a drag
+    assert timeline.locator("svg path[stroke]").count() >= 4, "pitch and loudness of both speakers"
+    first = timeline.get_attribute("data-window")
+    whole = [float(v) for v in first.split(",")]
+    box = timeline.locator("svg").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + 60)
+    page.mouse.wheel(0, -500)
+    page.wait_for_function(f"() => document.querySelector('.cr-timeline').dataset.window !== '{first}'")
+    zoomed = [float(v) for v in timeline.get_attribute("data-window").split(",")]
+    assert zoomed[1] - zoomed[0] < (whole[1] - whole[0]) * 0.8, (whole, zoomed)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 60, steps=4)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    panned = [float(v) for v in timeline.get_attribute("data-window").split(",")]
+    assert panned[0] > zoomed[0] and panned[1] - panned[0] == pytest.approx(zoomed[1] - zoomed[0], abs=0.05), (zoomed, panned)
 
     # 4. Play an evidence moment: the audio plays from it and the timeline jumps there
     report = json.loads((folder / sql(folder, "SELECT report_path FROM calls WHERE call_id=?", (call_id,))[0][0]).read_text())
@@ -157,6 +181,8 @@ def test_review_journey_in_chromium(dashboard, browser) -> None:
     page.get_by_role("button", name=f"▶ {label}").first.click()
     page.get_by_text(re.compile(rf"Playing from\s+{re.escape(label)}")).wait_for(timeout=30000)
     settle(page)
+    lo, hi = [float(v) for v in page.locator(".cr-timeline").get_attribute("data-window").split(",")]
+    assert lo <= start <= hi and hi - lo < 40, f"the timeline shows the moment ({lo}-{hi} s around {start} s)"
     current = 0.0
     deadline = time.time() + 30
     while time.time() < deadline:

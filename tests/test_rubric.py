@@ -101,7 +101,7 @@ def test_unknown_and_missing_cues() -> None:
 
 
 def test_missing_required_key() -> None:
-    bad = DEFAULT_TEXT.replace('version = "1.0.0"\n', "", 1)
+    bad = DEFAULT_TEXT.replace('version = "1.1.0"\n', "", 1)
     with pytest.raises(RubricError, match="key 'rubric.version': required key is missing"):
         parse_rubric(bad)
 

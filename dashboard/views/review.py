@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from analysis.errors import CallReviewError
 from analysis.records import CallReport
 from dashboard import data, ui
-from dashboard.charts import focus_spec, timeline_spec
+from dashboard.charts import timeline_html, timeline_json
 from dashboard.errors import CallNotFoundError, DashboardError
 from dashboard.report_html import call_report_html, components_html, esc, evidence_rows, highlight_turn, turn_evidence
 from dashboard.style import (
@@ -19,6 +18,8 @@ from dashboard.style import (
     EFFECT_ICONS,
     EFFECT_LABELS,
     ROLE_COLOURS,
+    SCORE_HELP,
+    SCORE_SCALE_NOTE,
     SCORES,
     component_label,
     fmt_score,
@@ -34,11 +35,11 @@ WINDOW = 15.0  # seconds shown either side of a moment when the timeline jumps t
 PARTS_CELL = "text-align:left;padding:2px 6px;border-bottom:1px solid #eee;vertical-align:top;font-size:0.85em"
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def timeline_base(folder: str, call_id: str, report_path: str, analysed_at: str | None) -> dict[str, Any]:
-    """The whole-call timeline spec of a call, built once per report (the arguments are the cache key)."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def timeline_base(folder: str, call_id: str, report_path: str, analysed_at: str | None) -> str:
+    """The timeline data of a call (JSON), built once per report (the arguments are the cache key)."""
     row = data.call_row(folder, data.data_token(folder), call_id)
-    return timeline_spec(data.call_report(folder, row))
+    return timeline_json(data.call_report(folder, row))
 
 
 # --------------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def header(row: dict[str, Any], report: CallReport) -> None:
         ui.speaker_chip(speaker_name(s.role, s.label) + (f" ({s.label})" if s.channel is not None else ""), s.role) for s in report.speakers
     )
     st.html(
-        f"<div>Speakers: {chips} <span style='color:#666'>— roles decided by {esc(roles.method)}"
+        f"<div>Speakers: {chips} <span style='opacity:.7'>— roles decided by {esc(roles.method)}"
         f"{f', confidence {roles.confidence:.0%}' if roles.method == 'content' else ''}</span></div>"
     )
     m = report.metrics
@@ -109,35 +110,85 @@ def header(row: dict[str, Any], report: CallReport) -> None:
                 st.markdown(f"- {w}")
 
 
+SCORE_CARDS_CSS = """<style>
+.cr-scorebox{position:relative}
+.cr-scorebox>input{position:absolute;opacity:0;width:1px;height:1px;pointer-events:none}
+.cr-scores{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:1rem}
+.cr-score{border:1px solid rgba(128,128,128,.35);border-radius:.5rem;padding:.8rem 1rem;min-width:0}
+.cr-score .lbl{font-size:.875rem}
+.cr-score .val{font-size:2.25rem;line-height:1.3}
+.cr-score .cap{font-size:.8rem;opacity:.65;margin-bottom:.4rem}
+.cr-score .ovr{font-size:.875rem;margin:.3rem 0 .5rem}.cr-score .ovr b{color:#E07000}
+.cr-score label{display:block;cursor:pointer;font-size:.875rem;border:1px solid rgba(128,128,128,.3);border-radius:.5rem;padding:.35rem .7rem;margin-top:.3rem}
+.cr-score label::before{content:"\\25B8  "}
+.cr-panel{display:none;margin-top:.75rem;border:1px solid rgba(128,128,128,.35);border-radius:.5rem;padding:.6rem 1rem;font-size:.875rem}
+.cr-panel p{margin:.3rem 0}
+</style>"""
+
+
+def score_cards_html(report: CallReport, latest: dict[str, dict[str, Any]]) -> str:
+    """The four score cards as one HTML block: score, who computed it, the reviewer's score, and
+    *How this score is computed*, which shows a panel under the cards (explanation, this call's
+    reason, the parts table); a toggle each, drawn with CSS alone.
+
+    One element instead of some thirty Streamlit elements (metrics, captions, expanders), which the
+    browser draws several times faster.
+    """
+    by_name = {s.name: s for s in report.scores}
+    toggles, cards, panels, css = [], [], [], []
+    for name in SCORES:
+        sc = by_name.get(name)
+        value = sc.score if sc else None
+        caption = "computed by callreview" if value is not None else (sc.reason if sc else "not in this report")
+        parts = [
+            f'<div class="cr-score" data-score="{name}"><div class="lbl" title="{esc(SCORE_HELP.get(name, ""))}">{esc(score_label(name))}</div>'
+            f'<div class="val">{esc(fmt_score(value))}</div><div class="cap">{esc(caption)}</div>'
+        ]
+        if name in latest:
+            o = latest[name]
+            parts.append(
+                f'<div class="ovr"><b>Reviewer score: {o["value"]:.0f}</b><br>by {esc(o["reviewer"])}, '
+                f'{esc(str(o["at"])[:16].replace("T", " "))}<br><i>{esc(o["reason"])}</i></div>'
+            )
+        if sc is not None:
+            box = f"cr-how-{name}"
+            toggles.append(f'<input type="checkbox" id="{box}" aria-controls="{box}-panel">')
+            parts.append(f'<label for="{box}">How this score is computed</label>')
+            panel = [
+                f'<div class="cr-panel" id="{box}-panel" data-score="{name}"><p><b>{esc(score_label(name))}.</b> {esc(SCORE_HELP.get(name, ""))}</p>'
+                f"<p>{esc(SCORE_SCALE_NOTE)}</p>"
+            ]
+            if sc.reason:
+                panel.append(f"<p><b>This call:</b> {esc(sc.reason)}</p>")
+            if sc.components:
+                panel.append(components_html(sc, PARTS_CELL))
+            panel.append("</div>")
+            panels.append("".join(panel))
+            css.append(
+                f"#{box}:checked~.cr-panels #{box}-panel{{display:block}}"
+                f"#{box}:checked~.cr-scores label[for={box}]{{background:rgba(128,128,128,.15)}}"
+                f"#{box}:checked~.cr-scores label[for={box}]::before{{content:'\\25BE  '}}"
+                f"#{box}:focus-visible~.cr-scores label[for={box}]{{outline:2px solid #0072B2}}"
+            )
+        parts.append("</div>")
+        cards.append("".join(parts))
+    return (
+        SCORE_CARDS_CSS.replace("</style>", "".join(css) + "</style>")
+        + '<div class="cr-scorebox">' + "".join(toggles)
+        + '<div class="cr-scores">' + "".join(cards) + '</div><div class="cr-panels">' + "".join(panels) + "</div></div>"
+    )
+
+
 def scores_section(report: CallReport, latest: dict[str, dict[str, Any]]) -> None:
     st.subheader("Scores")
-    by_name = {s.name: s for s in report.scores}
-    if not by_name:
+    if not report.scores:
         st.info(
             "This call has no scores: its report was written without the scoring stage. "
             "Re-analyse it with a current callreview (`callreview batch ... --out DIR`) to score it.",
             icon=":material/info:",
         )
         return
-    cols = st.columns(len(SCORES))
-    for col, name in zip(cols, SCORES):
-        sc = by_name.get(name)
-        with col, st.container(border=True, key=f"score_card_{name}"):
-            value = sc.score if sc else None
-            st.metric(score_label(name), fmt_score(value), help=ui.how_computed(name))
-            st.caption("computed by callreview" if value is not None else (sc.reason if sc else "not in this report"))
-            if name in latest:
-                o = latest[name]
-                st.markdown(
-                    f":orange[**Reviewer score: {o['value']:.0f}**]  \nby {o['reviewer']}, {str(o['at'])[:16].replace('T', ' ')}  \n*{o['reason']}*"
-                )
-            if sc is not None:
-                with st.expander("How this score is computed"):
-                    st.markdown(ui.how_computed(name))
-                    if sc.reason:
-                        st.markdown(f"**This call:** {sc.reason}")
-                    if sc.components:
-                        st.html(components_html(sc, PARTS_CELL))
+    st.html(score_cards_html(report, latest))
 
 
 def timeline_section(folder: str, row: dict[str, Any], report: CallReport, focus: dict[str, Any] | None) -> None:
@@ -160,8 +211,7 @@ def timeline_section(folder: str, row: dict[str, Any], report: CallReport, focus
     if not whole and focus:
         window = (max(0.0, focus["start"] - WINDOW), min(report.call.duration, focus["end"] + WINDOW))
     base = timeline_base(folder, row["call_id"], str(row.get("report_path")), row.get("analysed_at"))
-    spec = focus_spec(base, window, (focus["start"], focus["end"]) if focus else None)
-    st.vega_lite_chart(spec, key=f"timeline_{window}", width="content")
+    st.html(timeline_html(base, window, (focus["start"], focus["end"]) if focus else None), unsafe_allow_javascript=True)
 
 
 def group_moments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,15 +251,15 @@ def evidence_section(report: CallReport, call_key: str) -> None:
         st.info("No moment of this kind; choose another score or effect.", icon=":material/filter_alt_off:")
     with st.container(height=520, key="evidence_list"):
         for i, m in enumerate(moments):
-            b, t = st.columns([1.5, 5], vertical_alignment="top")
+            row = st.container(horizontal=True, wrap=False, vertical_alignment="top", gap="small")  # 3 elements a moment, not 5 (columns)
             first = m["items"][0]
             label = f"{score_label(first['score'])} · {component_label(first['component'])}"
-            b.button(
+            row.button(
                 f"▶ {fmt_time(m['start'])}",
                 key=f"ev_play_{i}",
                 on_click=jump,
                 args=(call_key, m["start"], m["end"], f"{label}: {plain_why(first['why'])}"),
-                help=f"Play from {fmt_time(m['start'])}",
+                width=84,
             )
             who = ui.speaker_chip(m["who"], report.role_of(m["speaker"])) if m["who"] else ""
             quote = f" “{esc(m['quote'])}”" if m["quote"] else ""
@@ -219,9 +269,9 @@ def evidence_section(report: CallReport, call_key: str) -> None:
                 lines.append(
                     f"{EFFECT_ICONS.get(r['effect'], '')} <span style='color:{colour};font-weight:600'>"
                     f"{esc(score_label(r['score']))} · {esc(component_label(r['component']))}</span> "
-                    f"<span style='color:#666'>({EFFECT_LABELS.get(r['effect'], r['effect'])})</span> — {esc(plain_why(r['why']))}"
+                    f"<span style='opacity:.7'>({EFFECT_LABELS.get(r['effect'], r['effect'])})</span> — {esc(plain_why(r['why']))}"
                 )
-            t.html("<div style='line-height:1.45'>" + "<br>".join(lines) + "</div>")
+            row.html("<div style='line-height:1.45'>" + "<br>".join(lines) + "</div>")
 
 
 def transcript_section(report: CallReport, focus: dict[str, Any] | None) -> None:
@@ -238,7 +288,7 @@ def transcript_section(report: CallReport, focus: dict[str, Any] | None) -> None
         text = highlight_turn(t.text, marks)
         playing = focus is not None and t.start - 0.5 <= focus["start"] <= t.end + 0.5
         style = "padding:3px 6px;margin:2px 0;border-left:3px solid "
-        style += "#000;background:#f3f3f3" if playing else (f"{EFFECT_COLOURS.get(marks[0]['effect'], '#ccc')}" if marks else "transparent")
+        style += "currentColor;background:rgba(128,128,128,.16)" if playing else (f"{EFFECT_COLOURS.get(marks[0]['effect'], '#ccc')}" if marks else "transparent")
         parts.append(
             f'<div style="{style}" data-start="{t.start:.2f}"><span style="color:#888;font-size:0.85em">{fmt_time(t.start)}</span> '
             f'<b style="color:{colour}">{esc(speaker_name(role, t.speaker))}</b>: {text}</div>'
@@ -289,32 +339,41 @@ def overrides_section(folder: str, row: dict[str, Any], report: CallReport, over
                 flash(f"Override saved: {score_label(score)} {value:.0f} (computed {fmt_score(computed)}).")
                 st.rerun()
     if overrides:
-        st.markdown("**History**")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "When": [str(o["at"])[:16].replace("T", " ") for o in overrides],
-                    "Reviewer": [o["reviewer"] for o in overrides],
-                    "Score": [score_label(o["score"]) for o in overrides],
-                    "Computed": [fmt_score(by_name[o["score"]].score) if o["score"] in by_name else "not scored" for o in overrides],
-                    "Override": [round(o["value"]) for o in overrides],
-                    "Reason": [o["reason"] for o in overrides],
-                }
-            ),
-            hide_index=True,
+        cell = PARTS_CELL
+        head = "".join(f'<th style="{cell}">{h}</th>' for h in ("When", "Reviewer", "Score", "Computed", "Override", "Reason"))
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f'<td style="{cell}">{esc(v)}</td>'
+                for v in (
+                    str(o["at"])[:16].replace("T", " "),
+                    o["reviewer"],
+                    score_label(o["score"]),
+                    fmt_score(by_name[o["score"]].score) if o["score"] in by_name else "not scored",
+                    f"{o['value']:.0f}",
+                    o["reason"],
+                )
+            )
+            + "</tr>"
+            for o in overrides
         )
+        st.html(f'<p style="margin:0 0 4px"><b>History</b></p><table class="override-history" style="width:100%;border-collapse:collapse"><tr>{head}</tr>{body}</table>')
 
 
 def export_section(folder: str, row: dict[str, Any], report: CallReport, notes: list, overrides: list) -> None:
     st.subheader("Export")
-    c1, c2, _ = st.columns([2, 2, 3])
+    path = data.report_path(folder, row)
 
     def html_bytes() -> bytes:
         return call_report_html(report, row, data.notes(folder, row["call_key"]), data.overrides(folder, row["call_key"])).encode("utf-8")
 
-    c1.download_button(
+    def json_bytes() -> bytes:
+        return path.read_bytes()
+
+    row_ = st.container(horizontal=True, gap="medium")
+    row_.download_button(
         "Printable report (HTML)",
-        data=html_bytes,
+        data=html_bytes,  # made when clicked, not with every run of the page
         file_name=f"{report.call.call_id}-review.html",
         mime="text/html",
         key="export_html",
@@ -322,10 +381,9 @@ def export_section(folder: str, row: dict[str, Any], report: CallReport, notes: 
         on_click="ignore",
         help="Scores with their parts, timeline and contour charts, evidence, notes and transcript; open it and print.",
     )
-    path = data.report_path(folder, row)
-    c2.download_button(
+    row_.download_button(
         "Report (JSON)",
-        data=path.read_bytes(),
+        data=json_bytes,
         file_name=path.name,
         mime="application/json",
         key="export_json",
