@@ -113,8 +113,13 @@ def is_question(text: str) -> bool:
 
 
 def compile_patterns(patterns: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
-    """Compile rubric patterns: case-insensitive, bounded by non-word characters."""
-    return [(p, re.compile(r"(?<!\w)(?:" + p + r")(?!\w)", re.IGNORECASE)) for p in patterns]
+    """Compile rubric patterns: case-insensitive, never starting or ending inside a word.
+
+    The boundary applies only where the match itself begins or ends with a word
+    character, so a pattern that ends in a space or a lookahead
+    (``'if youd (?!like)'``) still matches before the next word.
+    """
+    return [(p, re.compile(r"(?<!\w(?=\w))(?:" + p + r")(?!(?<=\w)\w)", re.IGNORECASE)) for p in patterns]
 
 
 def find_patterns(text: str, patterns: Sequence[tuple[str, re.Pattern[str]]]) -> list[tuple[int, int, str]]:
@@ -236,7 +241,7 @@ class CueDetector:
                 found.extend(self._restated(text, sentences, previous_customer[-1]))
             if role == "customer" and previous_customer:
                 found.extend(self._repeated(text, sentences, previous_customer))
-        return _dedupe(found)
+        return _dedupe(found, sentences)
 
     def _candidates(self, text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
         min_words = self.rubric.detection.min_words
@@ -403,8 +408,12 @@ class CueDetector:
         self.prefetch([t for t, _ in kept], [r for _, r in kept])
 
 
-def _dedupe(found: list[Match]) -> list[Match]:
-    """One match per cue kind for overlapping spans: patterns first, then the most similar."""
+def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> list[Match]:
+    """One match per cue kind for overlapping spans: patterns first, then the most similar.
+
+    ``sentences`` (character spans of the text) widen the non-apology rule from the
+    matched words to their sentence.
+    """
     rank = {"pattern": 0, "rule": 1, "semantic": 2}
     ordered = sorted(found, key=lambda m: (rank.get(m.method, 3), -(m.similarity or 0.0), m.start))
     kept: list[Match] = []
@@ -412,9 +421,23 @@ def _dedupe(found: list[Match]) -> list[Match]:
         if any(k.kind == m.kind and k.start < m.end and m.start < k.end for k in kept):
             continue
         kept.append(m)
-    # an apology is sincere or not: a non-apology wins over a sincere apology on the same words
-    nons = [k for k in kept if k.kind == "non_apology"]
-    kept = [k for k in kept if not (k.kind == "apology_sincere" and any(n.start < k.end and k.start < n.end for n in nons))]
+    # a restatement of the customer's problem is a paraphrase; its content words do not also make it
+    # another cue by meaning (only an explicit phrase does)
+    restated = [k for k in kept if k.kind == "paraphrase"]
+    kept = [
+        k for k in kept
+        if not (k.method == "semantic" and k.kind != "paraphrase" and any(p.start <= k.start and k.end <= p.end for p in restated))
+    ]
+    # an apology is sincere or not: a non-apology wins over a sincere apology in the same sentence
+    # ("if anything I said came across badly, sorry about that")
+    def sentence_of(m: Match) -> tuple[int, int]:
+        return next(((a, b) for a, b in sentences if a <= m.start < b), (m.start, m.end))
+
+    nons = [sentence_of(k) for k in kept if k.kind == "non_apology"]
+    kept = [
+        k for k in kept
+        if not (k.kind == "apology_sincere" and any(a < sentence_of(k)[1] and sentence_of(k)[0] < b for a, b in nons))
+    ]
     kept.sort(key=lambda m: (m.start, m.kind))
     return kept
 

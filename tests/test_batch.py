@@ -183,7 +183,7 @@ def test_result_key_follows_what_shapes_results(tmp_path: Path) -> None:
     moved = base.with_overrides({"scoring.rubric": str(copy)})
     assert rubric_identity(moved)["sha256"] == rub["sha256"]  # same content, another path: same key
     assert result_key(moved.to_dict(), rubric_identity(moved)["sha256"], __version__) == k
-    copy.write_text(copy.read_text().replace('version = "1.1.0"', 'version = "1.1.1"', 1))
+    copy.write_text(re.sub(r'(?m)^version = "[^"]+"$', 'version = "99.0.1-test"', copy.read_text(), count=1))
     assert rubric_identity(moved)["sha256"] != rub["sha256"]
 
     cfg = call_config(base, CallMeta(agent_channel="left"))

@@ -86,6 +86,15 @@ def test_patterns_match_at_word_boundaries_without_apostrophes() -> None:
     assert len(hits) == 2  # not "Bits our policy", not "Sorry, if"
 
 
+def test_patterns_ending_in_a_space_or_lookahead_match_before_the_next_word() -> None:
+    pats = compile_patterns(["if youd (?!like|prefer)", "you (?:obviously|clearly) "])
+    hits = lambda text: [text[s:e] for s, e, _ in find_patterns(text, pats)]  # noqa: E731
+    assert hits("If you'd called us sooner") == ["If you'd "]
+    assert hits("if you'd like a copy") == []
+    assert hits("You clearly didn't read it") == ["You clearly "]
+    assert hits("motif you'd called") == []  # still no match starting inside a word
+
+
 def test_word_offsets_and_span_times() -> None:
     turn = _turn("A", "Thank you. It's our policy, sorry.", start=10.0, step=0.5)
     offs = word_offsets(turn)
@@ -100,9 +109,8 @@ def test_word_offsets_and_span_times() -> None:
 
 def test_pattern_cue_records_what_matched(patterns_only) -> None:
     found = patterns_only.detect_text("Look, there's nothing I can do about it. The system says so.", "agent")
-    kinds = {m.kind: m for m in found}
-    assert set(kinds) == {"policy_hiding"}
-    m = kinds["policy_hiding"]
+    assert {m.kind for m in found} == {"policy_hiding"}
+    m = found[0]
     assert m.method == "pattern" and m.quote == "there's nothing I can do about it."
     assert m.matched in load_rubric().cues["policy_hiding"].patterns
 
@@ -118,6 +126,14 @@ def test_non_apology_is_not_also_a_sincere_apology(detector) -> None:
     assert kinds == ["non_apology"]
     kinds = [m.kind for m in detector.detect_text("I'm so sorry about the mix-up.", "agent")]
     assert kinds == ["apology_sincere"]
+    # the non-apology taints its whole sentence, not only the words it matched
+    said = "If anything I said came across badly, then, you know, sorry about that."
+    assert [m.kind for m in detector.detect_text(said, "agent")] == ["non_apology"]
+
+
+def test_sympathy_for_a_loss_is_empathy_not_an_apology(patterns_only) -> None:
+    assert [m.kind for m in patterns_only.detect_text("I'm so sorry to hear about your mum.", "agent")] == ["empathy"]
+    assert {m.kind for m in patterns_only.detect_text("I'm sorry to hear that, it's our mistake.", "agent")} == {"apology_sincere"}
 
 
 def test_semantic_match_finds_a_paraphrase_with_no_pattern_keyword(detector, patterns_only, rubric) -> None:
@@ -206,6 +222,22 @@ def test_labelled_set_is_large_balanced_and_split() -> None:
             n = sum(kind in r["cues"] and r["split"] == split for r in ROWS)
             assert n >= 3, f"{kind}: only {n} positives in {split}"
     assert sum(not r["cues"] for r in ROWS) >= 50, "enough utterances with no cue"
+
+
+@pytest.mark.parametrize("name", ["cues_heldout_fresh", "cues_heldout_final", "cues_heldout_final2"])
+def test_blind_sets_are_well_formed(name: str) -> None:
+    rows = [json.loads(line) for line in (DATA.parent / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    speaker = {k: rule.speaker for k, rule in load_rubric().cues.items()}
+    assert len(rows) >= 200 and len({r["id"] for r in rows}) == len(rows)
+    assert len({r["split"] for r in rows}) == 1
+    for r in rows:
+        assert set(r) == {"id", "split", "role", "text", "cues", "previous_customer"}, r["id"]
+        assert all(speaker[k] == r["role"] for k in r["cues"]), r["id"]  # only cues of the speaker's role
+        if {"paraphrase", "customer_repetition"} & set(r["cues"]):
+            assert r["previous_customer"], f"{r['id']}: needs the customer's earlier words"
+    for kind in CUE_KINDS:
+        assert sum(kind in r["cues"] for r in rows) >= 10, kind
+    assert sum(not r["cues"] for r in rows) >= 40
 
 
 def test_labelled_set_has_keyword_free_paraphrases(patterns_only) -> None:

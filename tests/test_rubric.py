@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
@@ -101,7 +102,8 @@ def test_unknown_and_missing_cues() -> None:
 
 
 def test_missing_required_key() -> None:
-    bad = DEFAULT_TEXT.replace('version = "1.1.0"\n', "", 1)
+    bad = re.sub(r'(?m)^version = "[^"]+"\n', "", DEFAULT_TEXT, count=1)
+    assert bad != DEFAULT_TEXT
     with pytest.raises(RubricError, match="key 'rubric.version': required key is missing"):
         parse_rubric(bad)
 
