@@ -408,6 +408,21 @@ class CueDetector:
         self.prefetch([t for t, _ in kept], [r for _, r in kept])
 
 
+#: Cues that contradict each other: in one sentence, a phrase match of one overrules a meaning-only
+#: match of the other.
+OPPOSITES: dict[str, tuple[str, ...]] = {
+    "apology_sincere": ("non_apology", "blame"),
+    "non_apology": ("apology_sincere",),
+    "blame": ("apology_sincere", "acknowledgement", "empathy"),
+    "acknowledgement": ("blame",),
+    "empathy": ("blame",),
+    "ownership": ("policy_hiding",),
+    "policy_hiding": ("ownership",),
+    "hold_permission": ("hold_thanks",),
+    "hold_thanks": ("hold_permission",),
+}
+
+
 def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> list[Match]:
     """One match per cue kind for overlapping spans: patterns first, then the most similar.
 
@@ -428,11 +443,22 @@ def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> li
         k for k in kept
         if not (k.method == "semantic" and k.kind != "paraphrase" and any(p.start <= k.start and k.end <= p.end for p in restated))
     ]
-    # an apology is sincere or not: a non-apology wins over a sincere apology in the same sentence
-    # ("if anything I said came across badly, sorry about that")
     def sentence_of(m: Match) -> tuple[int, int]:
         return next(((a, b) for a, b in sentences if a <= m.start < b), (m.start, m.end))
 
+    def same_sentence(a: Match, b: Match) -> bool:
+        sa, sb = sentence_of(a), sentence_of(b)
+        return sa[0] < sb[1] and sb[0] < sa[1]
+
+    # a cue matched by an explicit phrase outranks its opposite matched only by meaning in the same
+    # sentence ("I'm sorry about that" is not also "sorry you feel that way" because they embed alike)
+    phrased = [k for k in kept if k.method in ("pattern", "rule")]
+    kept = [
+        k for k in kept
+        if not (k.method == "semantic" and any(p.kind in OPPOSITES.get(k.kind, ()) and same_sentence(k, p) for p in phrased))
+    ]
+    # an apology is sincere or not: a non-apology wins over a sincere apology in the same sentence
+    # ("if anything I said came across badly, sorry about that")
     nons = [sentence_of(k) for k in kept if k.kind == "non_apology"]
     kept = [
         k for k in kept

@@ -143,8 +143,10 @@ CONTEXT: dict[str, list[str]] = {
             "booking", "zip", "zip code", "postcode", "post code", "postal code", "pin", "part number", "model",
             "customer id", "customer number", "id", "voucher", "promo", "promo code", "discount", "coupon",
             "social media", "social worker", "social services"],
-    # a bare "code" is a CVV only while card details are being taken (see _contexts)
+    # a bare "code" is a CVV, and "runs out" announces an expiry, only while card details are being
+    # taken (see _contexts): "my contract runs out in September" is no card's expiry
     "code": ["code", "the code"],
+    "runs_out": ["runs out", "run out", "runs until", "ends"],
 }
 #: Tokens: a bare "code" counts as a CVV context this soon after card or expiry words.
 CARD_SESSION = 60
@@ -457,6 +459,8 @@ def _contexts(toks: list[_Tok]) -> list[_Context]:
         i1 = words[k + len(phrase) - 1] + 1
         if kind == "code":
             kind = "cvv" if i - last_card <= CARD_SESSION else ""
+        elif kind == "runs_out":
+            kind = "expiry" if i - last_card <= CARD_SESSION else ""
             # "zip code", "post code", "area code" are caught by their own phrases first
         if kind in ("card", "expiry"):
             last_card = i
@@ -478,11 +482,19 @@ def _context_for(
     4556..." -- "order" announced the first number, not the second.
     """
     best = None
+    earlier: list[_Context] = []
     for c in contexts:
         if c.i1 <= i0 and i0 - c.i1 <= before and c.i0 >= floor:
+            if best is not None:
+                earlier.append(best)
             best = c
         elif c.i0 >= i1:
             break
+    if best is not None and best.kind == "neg" and earlier and _weak_neg(best, i0, toks):
+        # "What's the social security number on the account?" -- "account" names no number here
+        pii = [c for c in earlier if c.kind != "neg"]
+        if pii:
+            return pii[-1].kind
     if best is not None:
         return best.kind
     for c in contexts:
@@ -491,6 +503,18 @@ def _context_for(
         if c.i0 >= i1 + after:
             break
     return None
+
+
+_NUMBER_NOUNS = {"number", "numbers", "no", "#", "id", "reference", "ref", "code", "num"}
+
+
+def _weak_neg(c: _Context, i0: int, toks: list[_Tok]) -> bool:
+    """A "neg" word that names no number: not followed by "number"/"no"/"id"..., and not right before the digits."""
+    j = c.i1
+    while j < len(toks) and toks[j].kind == "punct" and toks[j].text in (".", "'"):
+        j += 1
+    names_number = j < len(toks) and toks[j].text in _NUMBER_NOUNS
+    return not names_number and i0 - c.i1 > 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,7 +658,7 @@ def _classify(run: _Run, ctx: str | None, toks: list[_Tok]) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Dates (expiry, date of birth)
 
-_DATE_JOIN = {"of", "the", ",", "/", "-", ".", "–", "slash"}
+_DATE_JOIN = {"of", "the", ",", "/", "-", ".", "–", "slash", "'", "’"}  # "'": a short year ("March 3rd, '88")
 
 
 def _is_month(t: _Tok) -> bool:
@@ -667,8 +691,8 @@ def _date_at(toks: list[_Tok], start: int, zeros: set[int], limit: int = 16) -> 
             break
         if t.kind in ("num", "ord") or _is_month(t) or _is_numeric_word(t) or j in zeros or _homophone(toks, j) is not None:
             last = j
-        elif t.text in _DATE_JOIN or (t.kind == "alpha" and t.text in ("uh", "um")):
-            pass
+        elif t.text in _DATE_JOIN or (t.kind == "alpha" and t.text in ("uh", "um", "hundred", "thousand", "and")):
+            pass  # "and" / "thousand" inside a year said as words; a trailing one is not kept (``last``)
         else:
             break
         j += 1
@@ -821,11 +845,19 @@ def _emails_spoken(toks: list[_Tok]) -> list[tuple[int, int]]:
             continue
         first = k
         bare = 0
+        spelled = 0
         while k - 1 >= 0 and toks[k - 1].speaker == spk:
             p = toks[k - 1]
             if p.text in EMAIL_JOIN and k - 2 >= 0 and _name_tok(toks[k - 2]) and toks[k - 2].speaker == spk:
                 k -= 2
                 first = k
+                continue
+            # a name spelled letter by letter ("d a v e seven at..."): single letters, "a" and "i" included
+            if (p.kind == "alpha" and len(p.text) == 1 and not p.ctx and spelled < 16
+                    and toks[k].kind in ("alpha", "num") and (len(toks[k].text) == 1 or _numberish(toks[k]))):
+                k -= 1
+                first = k
+                spelled += 1
                 continue
             if _name_tok(p) and p.text not in LOCAL_STOP and bare < 3 and (
                 len(p.text) == 1 or _numberish(p) or len(toks[k].text) == 1 or _numberish(toks[k])
@@ -915,14 +947,19 @@ def find_pii(
     for c in contexts:
         if c.kind not in ("expiry", "dob"):
             continue
-        got = _date_at(toks, c.i1, zeros)
-        if got is None:
-            continue
-        i0, i1 = got
-        if c.kind == "expiry" and _is_expiry(toks, i0, i1):
-            add_tokens("expiry", i0, i1)
-        elif c.kind == "dob" and _is_dob(toks, i0, i1):
-            add_tokens("dob", i0, i1)
+        start = c.i1
+        for _attempt in range(3):  # "I'm a July baby, fourth of July eighty-two": the first stretch is no date
+            got = _date_at(toks, start, zeros)
+            if got is None:
+                break
+            i0, i1 = got
+            if c.kind == "expiry" and _is_expiry(toks, i0, i1):
+                add_tokens("expiry", i0, i1)
+                break
+            if c.kind == "dob" and _is_dob(toks, i0, i1):
+                add_tokens("dob", i0, i1)
+                break
+            start = i1
     # 4. runs of digits
     items = _items(toks)
     runs = _runs(toks, items, max_gap)

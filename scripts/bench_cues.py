@@ -6,8 +6,8 @@ cues a reviewer expects in it (an empty list: none), the customer's
 previous/earlier turns where a cue depends on them (paraphrase, customer
 repetition), and its split. ``cues_labelled.jsonl`` (splits ``dev`` and
 ``heldout``) was written before the rubric's patterns were tuned;
-``cues_heldout_fresh.jsonl``, ``cues_heldout_final.jsonl`` and
-``cues_heldout_final2.jsonl`` were each written blind (by someone who had not
+``cues_heldout_fresh.jsonl``, ``cues_heldout_final.jsonl``,
+``cues_heldout_final2.jsonl`` and ``cues_heldout_final3.jsonl`` were each written blind (by someone who had not
 seen the rubric) and measured once before anything was tuned on them; the
 README's table says which sets have since been tuned on.
 
@@ -45,7 +45,8 @@ DATA = ROOT / "tests" / "data" / "cues_labelled.jsonl"
 FRESH = ROOT / "tests" / "data" / "cues_heldout_fresh.jsonl"
 FINAL = ROOT / "tests" / "data" / "cues_heldout_final.jsonl"
 FINAL2 = ROOT / "tests" / "data" / "cues_heldout_final2.jsonl"
-SPLITS = ("dev", "heldout", "fresh", "final", "final2", "all")
+FINAL3 = ROOT / "tests" / "data" / "cues_heldout_final3.jsonl"
+SPLITS = ("dev", "heldout", "fresh", "final", "final2", "final3", "all")
 PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.8
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         encode = get_encoder("cpu").encode
     detector = CueDetector(rubric, encode)
     t_load = time.perf_counter() - t0
-    rows = load_set() + [r for p in (FRESH, FINAL, FINAL2) if p.exists() for r in load_set(p)]
+    rows = load_set() + [r for p in (FRESH, FINAL, FINAL2, FINAL3) if p.exists() for r in load_set(p)]
     if args.only and args.only != "all":
         rows = [r for r in rows if r["split"] == args.only]
     t1 = time.perf_counter()

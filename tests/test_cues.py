@@ -131,6 +131,16 @@ def test_non_apology_is_not_also_a_sincere_apology(detector) -> None:
     assert [m.kind for m in detector.detect_text(said, "agent")] == ["non_apology"]
 
 
+def test_a_phrase_match_overrules_its_opposite_matched_only_by_meaning(detector) -> None:
+    # these embed close to "sorry you feel like that" / "that's down to you, not us"
+    kinds = {m.kind for m in detector.detect_text("You shouldn't have had to chase us three times, I'm sorry about that.", "agent")}
+    assert "apology_sincere" in kinds and "non_apology" not in kinds
+    kinds = {m.kind for m in detector.detect_text("Apologies for the delay on our side, that's down to us.", "agent")}
+    assert kinds == {"apology_sincere"}
+    # but a non-apology phrase still wins
+    assert {m.kind for m in detector.detect_text("Sorry if you feel that way, but the fee stands.", "agent")} >= {"non_apology"}
+
+
 def test_sympathy_for_a_loss_is_empathy_not_an_apology(patterns_only) -> None:
     assert [m.kind for m in patterns_only.detect_text("I'm so sorry to hear about your mum.", "agent")] == ["empathy"]
     assert {m.kind for m in patterns_only.detect_text("I'm sorry to hear that, it's our mistake.", "agent")} == {"apology_sincere"}
@@ -224,7 +234,7 @@ def test_labelled_set_is_large_balanced_and_split() -> None:
     assert sum(not r["cues"] for r in ROWS) >= 50, "enough utterances with no cue"
 
 
-@pytest.mark.parametrize("name", ["cues_heldout_fresh", "cues_heldout_final", "cues_heldout_final2"])
+@pytest.mark.parametrize("name", ["cues_heldout_fresh", "cues_heldout_final", "cues_heldout_final2", "cues_heldout_final3"])
 def test_blind_sets_are_well_formed(name: str) -> None:
     rows = [json.loads(line) for line in (DATA.parent / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     speaker = {k: rule.speaker for k, rule in load_rubric().cues.items()}

@@ -172,6 +172,22 @@ def test_spoken_forms_found_by_the_blind_set() -> None:
     assert found("a number in case we get cut off? It's 2125550163.") == [("phone", "2125550163.")]
 
 
+def test_forms_found_by_the_third_blind_set() -> None:
+    """Mistakes the third blind set showed, fixed in general form."""
+    # a year as "'88" or "two thousand and one"; a first date-like stretch that is no date
+    assert found("I was born March 3rd, '88") == [("dob", "March 3rd, '88")]
+    assert found("date of birth? the eleventh of August two thousand and one") == [("dob", "the eleventh of August two thousand and one")]
+    assert found("date of birth? I'm a July baby, fourth of July eighty-two") == [("dob", "fourth of July eighty-two")]
+    # "runs out" is an expiry only while card details are being taken
+    assert found("card number please. Sure, and it runs out in March twenty eight") == [("expiry", "March twenty eight")]
+    assert found("My contract runs out in September twenty-seven, so what are my options?") == []
+    # "account" that names no number does not cancel the social security context before it
+    assert found("What's the social security number on the account? It's 456-32-1107.") == [("ssn", "456-32-1107.")]
+    assert found("What's the account number? It's 4563-2110-7") == []
+    # a name spelled letter by letter, "a" included
+    assert found("it's d a v e seven at btinternet dot com") == [("email", "d a v e seven at btinternet dot com")]
+
+
 def test_kinds_can_be_switched_off() -> None:
     text = f"card {CARD} and email a.b@example.com"
     assert {k for k, _ in found(text)} == {"card", "email"}
