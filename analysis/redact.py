@@ -574,6 +574,13 @@ def _joinable(toks: list[_Tok], a: _Item, b: _Item, max_gap: float) -> bool:
             continue
         if t.kind == "alpha" and t.text in FILLERS:
             continue
+        # "nine one two eight, and then two nine six four": "and then" / "then" between groups of one number,
+        # ... and a correction inside one number: "4093 3221 4850, no wait, 4857 1662"
+        if t.kind == "alpha" and t.speaker == spk and (
+            t.text in ("then", "wait", "actually")
+            or (t.text in ("and", "no") and m + 1 < b.i0 and toks[m + 1].text in ("then", "wait"))
+        ):
+            continue
         return False  # a word (either speaker's) that is not a filler ends the number
     return True
 

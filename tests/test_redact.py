@@ -184,6 +184,11 @@ def test_forms_found_by_the_third_blind_set() -> None:
     # "account" that names no number does not cancel the social security context before it
     assert found("What's the social security number on the account? It's 456-32-1107.") == [("ssn", "456-32-1107.")]
     assert found("What's the account number? It's 4563-2110-7") == []
+    # one number in groups with "and then" between, or corrected mid-way, is still one number
+    said = "card? four two six three, nine one two eight, and then two nine six four, oh eight three eight"
+    assert found(said) == [("card", "four two six three, nine one two eight, and then two nine six four, oh eight three eight")]
+    assert found("card number? It's 4093 3221 4850, no wait, 4857 1662") == [("card", "4093 3221 4850, no wait, 4857 1662")]
+    assert found("I need 3 and then 5 more boxes") == []
     # a name spelled letter by letter, "a" included
     assert found("it's d a v e seven at btinternet dot com") == [("email", "d a v e seven at btinternet dot com")]
 
