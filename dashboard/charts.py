@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.records import CallReport
+from analysis.records import CallReport, Evidence
 
 if TYPE_CHECKING:
     import altair as alt
@@ -67,6 +67,26 @@ def lanes(report: CallReport) -> list[tuple[str, str, str]]:
 def who_name(report: CallReport, label: str | None) -> str:
     """Legend name of a speaker: 'Agent', 'Customer' or 'Speaker S0'."""
     return speaker_name(report.role_of(label), label)
+
+
+def evidence_marks(report: CallReport) -> list[tuple[Evidence, str, str]]:
+    """Evidence moments to mark on a timeline: (evidence, "Evidence: helped/hurt/noted", why).
+
+    One mark per 0.1 s and effect: the same moment cited by several components is shown once.
+    """
+    out = []
+    seen: set[tuple[float, str]] = set()
+    for sc in report.scores:
+        for comp in sc.components:
+            for ev in comp.evidence:
+                key = (round(ev.start, 1), ev.effect)
+                if key in seen:
+                    continue
+                seen.add(key)
+                what = {"positive": "Evidence: helped", "negative": "Evidence: hurt"}.get(ev.effect, "Evidence: noted")
+                detail = f"{score_label(sc.name)}: {plain_why(ev.why)}" + (f' - "{ev.quote}"' if ev.quote else "")
+                out.append((ev, what, detail))
+    return out
 
 
 def timeline_frames(report: CallReport) -> dict[str, pd.DataFrame]:
@@ -111,24 +131,10 @@ def timeline_frames(report: CallReport) -> dict[str, pd.DataFrame]:
             marks.append({**row, "lane": lane_of[e.speaker]})
         elif e.kind == "interruption" and e.speaker in lane_of:
             inter.append({**row, "lane": lane_of[e.speaker], "detail": f"{who_name(report, e.speaker)} cut in: {e.detail}"})
-    evidence = []
-    seen: set[tuple[float, str]] = set()
-    for sc in report.scores:
-        for comp in sc.components:
-            for ev in comp.evidence:
-                key = (round(ev.start, 1), ev.effect)
-                if key in seen:
-                    continue
-                seen.add(key)
-                evidence.append(
-                    {
-                        "lane": "Evidence",
-                        "what": {"positive": "Evidence: helped", "negative": "Evidence: hurt"}.get(ev.effect, "Evidence: noted"),
-                        "start": ev.start,
-                        "from": fmt_time(ev.start),
-                        "detail": f"{score_label(sc.name)}: {plain_why(ev.why)}" + (f' - "{ev.quote}"' if ev.quote else ""),
-                    }
-                )
+    evidence = [
+        {"lane": "Evidence", "what": what, "start": ev.start, "from": fmt_time(ev.start), "detail": detail}
+        for ev, what, detail in evidence_marks(report)
+    ]
     cols = ["what", "start", "end", "from", "to", "detail"]
     return {
         "turns": turns,
@@ -236,27 +242,17 @@ def timeline_data(report: CallReport, max_points: int = MAX_CONTOUR_POINTS, rate
     for kind in ("overlap", "interruption", "silence", "dead_air", "hold", "raised_voice", "pitch_rise", "fast_speech"):
         if kind in kinds_seen:
             legend.setdefault(event_label(kind), EVENT_COLOURS[kind])
-    evidence = []
-    seen: set[tuple[float, str]] = set()
     ev_lane = len(names)
-    for sc in report.scores:
-        for comp in sc.components:
-            for ev in comp.evidence:
-                key = (round(ev.start, 1), ev.effect)
-                if key in seen:
-                    continue
-                seen.add(key)
-                what = {"positive": "Evidence: helped", "negative": "Evidence: hurt"}.get(ev.effect, "Evidence: noted")
-                detail = f"{score_label(sc.name)}: {plain_why(ev.why)}" + (f' - "{ev.quote}"' if ev.quote else "")
-                evidence.append(
-                    {
-                        "l": ev_lane,
-                        "s": _r(ev.start),
-                        "e": _r(ev.start),
-                        "c": EFFECT_COLOURS.get(ev.effect, EFFECT_COLOURS["neutral"]),
-                        "tip": [["Evidence", what], ["At", fmt_time(ev.start)], ["Why", detail]],
-                    }
-                )
+    evidence = [
+        {
+            "l": ev_lane,
+            "s": _r(ev.start),
+            "e": _r(ev.start),
+            "c": EFFECT_COLOURS.get(ev.effect, EFFECT_COLOURS["neutral"]),
+            "tip": [["Evidence", what], ["At", fmt_time(ev.start)], ["Why", detail]],
+        }
+        for ev, what, detail in evidence_marks(report)
+    ]
     for name, effect in (("Evidence: helped", "positive"), ("Evidence: hurt", "negative"), ("Evidence: noted", "neutral")):
         if any(e["c"] == EFFECT_COLOURS[effect] for e in evidence):
             legend.setdefault(name, EFFECT_COLOURS[effect])

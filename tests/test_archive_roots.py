@@ -20,7 +20,7 @@ from analysis.batch import discover, read_manifest
 from analysis.errors import PathOutsideRootsError
 from analysis.roots import check_within, glob_root, input_root, is_within
 from tests.test_batch import catalog_rows, make_calls, progress_lines, run_cli
-from tests.test_dashboard import APP, build_batch_output
+from tests.test_dashboard import APP, batch_dir, work_dir  # noqa: F401  (fixtures: the shared batch output)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_CONFIG = "[scoring]\nsemantic = false\n"
@@ -155,18 +155,6 @@ def test_batch_records_refused_rows_and_goes_on(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------
 # The dashboard serves only catalogued audio under the roots
 # --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def batch_dir(tmp_path_factory) -> Path:
-    return build_batch_output(tmp_path_factory.getbasetemp() / "dashboard")
-
-
-@pytest.fixture
-def work_dir(batch_dir: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "out"
-    shutil.copytree(batch_dir, dst)
-    return dst
 
 
 def execute(folder: Path, sql: str, params: tuple = ()) -> list[tuple]:

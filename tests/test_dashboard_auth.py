@@ -31,7 +31,7 @@ from dashboard.auth import (
     read_auth_section,
 )
 from dashboard.errors import DashboardAuthError, DashboardExposedError
-from tests.test_dashboard import APP, build_batch_output
+from tests.test_dashboard import APP, batch_dir  # noqa: F401  (fixture: the shared batch output)
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"
@@ -42,11 +42,6 @@ OIDC = {
     "client_secret": "not-a-real-secret",
     "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration",
 }
-
-
-@pytest.fixture(scope="module")
-def batch_dir(tmp_path_factory) -> Path:
-    return build_batch_output(tmp_path_factory.getbasetemp() / "dashboard")
 
 
 @pytest.fixture
