@@ -11,23 +11,45 @@ well as written ones.
 
 Which kind a number is depends on its shape and on the words around it:
 
-* **card**: 13-19 digits that pass the Luhn check (any context, unless the
-  nearest context says it is an order, account, reference... number), or
-  13 digits or more said right after "card number", "Visa", ... even when
-  the Luhn check fails (one misheard, dropped or repeated digit still
-  leaves the rest of the number).
-* **cvv**: 3-4 digits after "security code", "CVV", "three digits on the
-  back", ...; **expiry**: a month and year after "expires", "expiry",
-  "valid through", ...; **dob**: a date (two of day, month, year, or an
-  all-digit date) after "date of birth", "born on", "DOB", "birthday", ...
-* **ssn**: "ddd-dd-dddd", or 9 digits (give or take one) after "social", "SSN", ...
+* **card**: 13-19 digits that pass the Luhn check (any context, unless a
+  nearer context says it is an order, account, IMEI, loyalty card, SIM...
+  number), or 13 digits or more said right after "card number", "Visa", ...
+  even when the Luhn check fails (one misheard, dropped or repeated digit
+  still leaves the rest of the number). Four digits announced as a number's
+  tail ("the visa ending 4523", "the last four are ...") are no PII, and no
+  read-back either.
+* **cvv**: 3-4 digits after "security code", "CVV", "CID", "three digits on
+  the back", "the three little numbers", "the signature strip", ...;
+  **expiry**: a month and year after "expires", "expiry", "valid through",
+  "goes till", ... (not a passport's or a contract's); **dob**: a date (two
+  of day, month, year, or an all-digit date; a year alone is none) after
+  "date of birth", "born on", "DOB", "birthday", ...
+* **ssn**: 9 digits said in 3-2-4 groups ("ddd-dd-dddd", "four thirty one,
+  oh nine, seventy seven sixty five"), or 9 digits (give or take one)
+  announced by "social", "SSN", ... (before them, or just after: "...,
+  that's my social")
 * **phone**: 10-digit North American numbers (+1), UK numbers (0 + 10
-  digits, +44), or 7-12 digits after "phone", "mobile", "call me", ...
+  digits, +44, 0044), or 7-12 digits after "phone", "mobile", "call me", ...;
+  an extension said after it ("ext. 45") and an area code said apart ("seven
+  oh three, the Virginia area code, five five five ...") belong to it.
 * **email**: "name@domain.tld" or the spoken form.
 
-The context may be in the other speaker's previous words ("What's the
-security code?" -- "Seven three seven."). A number a speaker repeats in part
-(an agent reading back a card number) is masked as the number it echoes.
+The nearest context whose kind fits the number's length decides ("the four
+digits on the front, above the long number": four digits are no card
+number); the context may be in the other speaker's previous words ("What's
+the security code?" -- "Seven three seven."), which count whole. Context
+words said after a number announce it only when no value of their own
+follows them ("oh two twenty nine, and the CVC is double seven five"). A
+number of the same grouping said right after one announced is of its kind
+("my husband's social is ..., and mine is ..."). A number a speaker repeats in
+part (an agent reading back a card number) is masked as the number it
+echoes. A value the speaker corrects on the way ("six two, sorry, six two
+five one", "fourteenth of, no, fifteenth of February", "at gmail, no sorry,
+at googlemail dot com") is masked whole, the taken-back part included; a
+whole value taken back and said again is masked as two.
+
+Spoken numbers are read in :mod:`analysis.spoken_numbers`, dates in
+:mod:`analysis.spoken_dates`, e-mail addresses in :mod:`analysis.spoken_email`.
 
 Masks keep the kind and the timings: the words of a span become one word
 ``[card]`` from the first word's start to the last word's end, probability the
@@ -40,6 +62,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +71,12 @@ from pydantic import BaseModel
 
 from .config import PrivacyConfig
 from .records import CallReport, Redaction, Turn, Word
+from .spoken_dates import DATE_WINDOW, date_at, is_dob, is_expiry
+from .spoken_email import emails_spoken, emails_written
+from .spoken_numbers import (
+    CORRECTIONS, FILLERS, JOINERS, PAUSES, REPEAT, TEENS, TENS, UNITS, Item, Tok, is_numeric_word, number_items,
+    phrase_at, tokenize, zero_words,
+)
 from .turns import join_words
 
 log = logging.getLogger(__name__)
@@ -92,28 +121,6 @@ class PiiSpan:
 # --------------------------------------------------------------------------------------------
 # Vocabulary
 
-UNITS = {"zero": 0, "oh": 0, "o": 0, "nought": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-         "six": 6, "seven": 7, "eight": 8, "nine": 9}
-TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-         "seventeen": 17, "eighteen": 18, "nineteen": 19}
-TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-        "eighty": 80, "ninety": 90}
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-            "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
-            "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
-            "twentieth": 20, "thirtieth": 30}
-REPEAT = {"double": 2, "triple": 3}
-#: Words an ASR writes for a spoken digit ("oh four, twenty seven" -> "0 for 27"): digits only between two digits.
-HOMOPHONES = {"for": 4, "fore": 4, "to": 2, "too": 2, "free": 3, "tree": 3, "won": 1, "ate": 8, "so": 0}
-MONTHS = {m: i + 1 for i, m in enumerate(
-    "january february march april may june july august september october november december".split())}
-MONTHS.update({"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-               "oct": 10, "nov": 11, "dec": 12})
-
-#: Words and marks that may come between the pieces of one number.
-JOINERS = {",", ".", "-", "–", "—", "/", "(", ")", "+", "…"}
-FILLERS = {"uh", "um", "er", "erm", "ah", "hmm", "mm", "mhm", "huh", "okay", "ok", "yeah", "yep", "yes", "right",
-           "sorry", "dash", "hyphen", "so"}
 MONEY_AFTER = {"dollar", "dollars", "pound", "pounds", "quid", "cent", "cents", "pence", "p", "euro", "euros",
                "bucks", "percent", "%", "k", "grand", "million", "billion", "thousand", "hundred"}
 MONEY_BEFORE = {"$", "£", "€"}
@@ -123,292 +130,53 @@ CONTEXT: dict[str, list[str]] = {
     "card": ["card", "cards", "card number", "long number", "visa", "mastercard", "master card", "amex",
              "american express", "discover", "debit", "credit", "sixteen digits", "16 digits", "fifteen digits",
              "15 digits", "the digits on the card", "front of the card"],
-    "cvv": ["security code", "security number", "security digits", "cvv", "cvv2", "cvc", "cvc2", "csc", "cv2",
+    "cvv": ["security code", "security number", "security digits", "cvv", "cvv2", "cvc", "cvc2", "csc", "cv2", "cid",
             "three digits", "3 digits", "three digit code", "3 digit code", "three digit", "3 digit",
-            "four digit code", "4 digit code", "on the back", "code on the back", "digits on the back",
+            "four digit code", "4 digit code", "three little numbers", "three little digits",
+            "on the back", "code on the back", "digits on the back",
             "on the back of the card", "back of the card", "on the back of your card", "back of your card",
-            "card verification", "verification code", "verification value"],
+            "signature strip", "signature panel", "signature box",
+            "card verification", "verification code", "verification value", "verification number"],
     "expiry": ["expire", "expires", "expiring", "expiry", "expiration", "exp", "expiry date", "expiration date",
                "valid through", "valid thru", "valid until", "valid till", "valid to", "good through",
-               "good thru", "good until", "end date"],
+               "good thru", "good until", "end date", "validity"],
     "dob": ["date of birth", "dob", "d o b", "born", "born on", "birthday", "birth date", "birthdate", "birth"],
-    "ssn": ["social", "social security", "social security number", "ssn", "s s n"],
+    "ssn": ["social", "social security", "social security number", "ssn", "s s n", "ss number", "s s number",
+            "social security card"],
     "phone": ["phone", "phone number", "telephone", "mobile", "cell", "cellphone", "cell phone", "landline",
               "call me", "call", "call back", "callback", "reach me", "text me", "ring me", "contact number",
               "my number", "home number", "work number", "daytime number", "number to reach", "area code",
               "calling from", "fax"],
     "neg": ["order", "reference", "ref", "tracking", "account", "confirmation", "invoice", "case number",
             "case reference", "case id", "ticket",
-            "policy", "claim", "serial", "imei", "meter", "member", "membership", "transaction", "receipt",
+            "policy", "claim", "serial", "imei", "iccid", "imsi", "meid", "meter", "member", "membership", "transaction", "receipt",
             "booking", "zip", "zip code", "postcode", "post code", "postal code", "pin", "part number", "model",
             "customer id", "customer number", "id", "voucher", "promo", "promo code", "discount", "coupon",
-            "social media", "social worker", "social services"],
-    # a bare "code" is a CVV, and "runs out" announces an expiry, only while card details are being
-    # taken (see _contexts): "my contract runs out in September" is no card's expiry
-    "code": ["code", "the code"],
-    "runs_out": ["runs out", "run out", "runs until", "ends"],
+            "social media", "social worker", "social services",
+            # cards that are no payment card: "loyalty card number", "the SIM card", "gift card" (see _contexts)
+            "loyalty", "rewards", "reward", "gift", "sim", "parcel", "library"],
+    # part of a number: "the last four of my social", "the visa ending 4523" -- four digits after it are a
+    # card's or an SSN's tail said alone, no PII (see _last_four_alone); a longer number after it is itself
+    "part": ["last four", "last 4", "last four digits", "last 4 digits", "ending", "ending in", "ending with",
+             "ends in", "ends with"],
+    # a bare "code", "strip" or "four digits" is a CVV, and "runs out" announces an expiry, only while card
+    # details are being taken (see _contexts): "my contract runs out in September" is no card's expiry,
+    # "my PIN is four digits" no CVV
+    "code": ["code", "the code", "strip", "signature", "four digit", "4 digit", "four digits", "4 digits",
+             "three numbers", "last three", "last 3"],
+    "runs_out": ["runs out", "run out", "runs until", "runs till", "ends", "goes till", "goes until", "goes to",
+                 "lasts until", "good till"],
 }
-#: Tokens: a bare "code" counts as a CVV context this soon after card or expiry words.
+#: Tokens: a "code" phrase counts as a CVV context, and a "runs_out" one as an expiry context, this soon
+#: after card, expiry or CVV words ("Security code from the back?" -- "the last three on the strip are 206"),
+#: or this soon before them, in the same breath ("the four digits on the front, above the card number?",
+#: "good till oh two twenty seven, and the CVC is ...").
 CARD_SESSION = 60
-
-TLDS = {"com", "net", "org", "edu", "gov", "co", "uk", "us", "io", "me", "info", "biz", "ca", "au", "de", "fr",
-        "ie", "nz", "in", "app", "dev", "ai", "tv", "eu", "mail"}
-PROVIDERS = {"gmail", "googlemail", "yahoo", "hotmail", "outlook", "icloud", "aol", "proton", "protonmail", "live",
-             "msn", "comcast", "btinternet", "sky", "gmx"}
-EMAIL_JOIN = {"dot": ".", ".": ".", "underscore": "_", "_": "_", "dash": "-", "-": "-", "hyphen": "-"}
-#: Words that are never the last word of an e-mail's local part ("look at", "be at", "me at").
-LOCAL_STOP = set("""
-a an the i i'm im me my mine you you're your we we're our us they they're their them he him his she her it it's
-its is are was were be been being am at to of in on for with from by as or and but so if then than that this these
-those there here where when what who how why which look looking looked meet meeting call calling called stay
-staying arrive arriving arrived be back home work working office store shop branch bank please email emails e-mail
-address mail send sent write wrote reach contact it's is email's ok okay yes no well just also only now today
-tomorrow yesterday tonight morning evening afternoon night still all get got have has had do does did will would
-can could should may might must let lets let's up down out off over into onto about around
-""".split())
-
-
-# --------------------------------------------------------------------------------------------
-# Tokens
-
-_TOKEN_RE = re.compile(
-    r"(?<![\d.])\d+\.\d+(?![.\d])"  # a decimal number (17.5, 0.82): a quantity, never part of PII
-    r"|\d+(?:st|nd|rd|th)\b"  # ordinal digits: 14th
-    r"|(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]+"  # letters and digits mixed: a code, never part of a number
-    r"|['’]s\b"  # the clitic of "expiry's", "social's", "it's": a token of its own
-    r"|[a-z]+(?:['’](?!s\b)[a-z]+)*"
-    r"|\d+"
-    r"|[^\sa-z\d]",
-    re.IGNORECASE,
-)
-_EMAIL_RE = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.IGNORECASE)
-
-
-@dataclass
-class _Tok:
-    text: str  # lower case
-    kind: str  # alpha, num, ord, code, punct
-    word: int
-    a: int  # char offsets in the word's text
-    b: int
-    speaker: str | None
-    time: float
-    used: bool = False  # part of a span already
-    ctx: bool = False  # part of a context phrase
-
-
-def _tokens(words: Sequence[Word], speakers: Sequence[str | None]) -> list[_Tok]:
-    out: list[_Tok] = []
-    for wi, w in enumerate(words):
-        spk = speakers[wi]
-        for m in _TOKEN_RE.finditer(w.text):
-            t = m.group(0)
-            low = t.lower().replace("’", "'")
-            if t[0].isdigit() and "." in t:
-                kind = "code"
-            elif t[0].isdigit():
-                kind = "ord" if low[-2:] in ("st", "nd", "rd", "th") and low[:-2].isdigit() else ("num" if t.isdigit() else "code")
-            elif t[0].isalpha():
-                kind = "code" if any(c.isdigit() for c in t) else "alpha"
-            else:
-                kind = "punct"
-            out.append(_Tok(low, kind, wi, m.start(), m.end(), spk, w.start))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Numbers
-
-
-@dataclass
-class _Item:
-    """A number read from one or more tokens: its digits as spoken/written."""
-
-    digits: str
-    i0: int  # token range [i0, i1)
-    i1: int
-    ordinal: bool = False
-
-
-def _next(toks: list[_Tok], i: int, skip: Iterable[str] = ("-",)) -> int:
-    """Index of the next token after ``i`` of the same speaker that is not in ``skip``; -1 at the end."""
-    j = i + 1
-    while j < len(toks) and (toks[j].text in skip and toks[j].kind == "punct"):
-        j += 1
-    if j < len(toks) and toks[j].speaker == toks[i].speaker:
-        return j
-    return -1
-
-
-def _is_numeric_word(t: _Tok) -> bool:
-    return t.kind in ("num", "ord") or (
-        t.kind == "alpha" and t.text not in ("oh", "o") and (t.text in UNITS or t.text in TEENS or t.text in TENS
-                                                              or t.text in REPEAT or t.text in ORDINALS)
-    )
-
-
-def _zero_words(toks: list[_Tok]) -> set[int]:
-    """Indices of "oh"/"o" tokens that are the digit zero: next to another number (punctuation between allowed)."""
-    zeros: set[int] = set()
-    cand = [i for i, t in enumerate(toks) if t.kind == "alpha" and t.text in ("oh", "o") and not t.ctx]
-
-    def neighbour_numeric(i: int, step: int) -> bool:
-        j = i + step
-        while 0 <= j < len(toks) and toks[j].kind == "punct" and toks[j].text in JOINERS:
-            j += step
-        if not (0 <= j < len(toks)) or toks[j].speaker != toks[i].speaker or toks[j].ctx:
-            return False
-        return _is_numeric_word(toks[j]) or j in zeros
-
-    changed = True
-    while changed:
-        changed = False
-        for i in cand:
-            if i not in zeros and (neighbour_numeric(i, 1) or neighbour_numeric(i, -1)):
-                zeros.add(i)
-                changed = True
-    return zeros
-
-
-def _homophone(toks: list[_Tok], i: int) -> int | None:
-    """The digit an ASR homophone stands for, when written between two numbers of the same speaker ("0 for 27")."""
-    t = toks[i]
-    if t.kind != "alpha" or t.text not in HOMOPHONES or t.ctx:
-        return None
-
-    def numeric(step: int) -> bool:
-        j = i + step
-        while 0 <= j < len(toks) and toks[j].kind == "punct" and toks[j].text in JOINERS:
-            j += step
-        return 0 <= j < len(toks) and toks[j].speaker == t.speaker and not toks[j].ctx and (
-            toks[j].kind == "num" or (_is_numeric_word(toks[j]) and toks[j].text not in ORDINALS)
-        )
-
-    return HOMOPHONES[t.text] if numeric(-1) and numeric(1) else None
-
-
-def _unit(toks: list[_Tok], i: int, zeros: set[int]) -> int | None:
-    t = toks[i]
-    if t.kind == "alpha" and t.text in UNITS and (t.text not in ("oh", "o") or i in zeros):
-        return UNITS[t.text]
-    return None
-
-
-def _small(toks: list[_Tok], i: int, zeros: set[int]) -> tuple[int, int, bool] | None:
-    """A number below 100 said as words starting at ``i``: (value, next index, ordinal)."""
-    t = toks[i]
-    if t.kind != "alpha" or t.ctx:
-        return None
-    if t.text in TENS:
-        j = _next(toks, i)
-        if j >= 0 and not toks[j].ctx:
-            u = toks[j].text
-            if u in UNITS and u not in ("zero", "oh", "o", "nought"):
-                return TENS[t.text] + UNITS[u], j + 1, False
-            if u in ORDINALS and ORDINALS[u] < 10:
-                return TENS[t.text] + ORDINALS[u], j + 1, True
-        return TENS[t.text], i + 1, False
-    if t.text in TEENS:
-        return TEENS[t.text], i + 1, False
-    if t.text in ORDINALS:
-        return ORDINALS[t.text], i + 1, True
-    u = _unit(toks, i, zeros)
-    if u is not None:
-        return u, i + 1, False
-    return None
-
-
-def _word_number(toks: list[_Tok], i: int, zeros: set[int]) -> tuple[str, int, bool] | None:
-    """A number said in words starting at ``i``: (digits, next index, ordinal); hundreds and thousands combined."""
-    t = toks[i]
-    if t.kind != "alpha" or t.ctx:
-        return None
-    if t.text in REPEAT:
-        j = _next(toks, i)
-        if j >= 0 and not toks[j].ctx:
-            u = _unit(toks, j, zeros) if toks[j].text not in ("oh", "o") else 0
-            if u is None and toks[j].kind == "num" and len(toks[j].text) == 1:
-                u = int(toks[j].text)
-            if u is not None:
-                return str(u) * REPEAT[t.text], j + 1, False
-        return None
-    got = _small(toks, i, zeros)
-    if got is None:
-        return None
-    value, j, ordinal = got
-    is_unit = toks[i].text in UNITS
-    if ordinal or (is_unit and toks[i].text in ("oh", "o", "zero", "nought")):
-        return str(value), j, ordinal
-    k = _next(toks, j - 1) if j - 1 >= 0 else -1
-    if k >= 0 and toks[k].text in ("hundred", "thousand") and not toks[k].ctx:
-        scale = 100 if toks[k].text == "hundred" else 1000
-        total = value * scale
-        m = k + 1
-        rest = _rest_after_scale(toks, m, zeros, scale)
-        if rest is not None:
-            r_value, m = rest
-            total += r_value
-        return str(total), m, False
-    return str(value), j, False
-
-
-def _rest_after_scale(toks: list[_Tok], m: int, zeros: set[int], scale: int) -> tuple[int, int] | None:
-    """The part after "hundred"/"thousand": "and twelve", "twenty seven", "two hundred and five"."""
-    if m >= len(toks) or toks[m].speaker != toks[m - 1].speaker:
-        return None
-    had_and = toks[m].text == "and"
-    n = m + 1 if had_and else m
-    if n >= len(toks) or toks[n].speaker != toks[m - 1].speaker or toks[n].ctx:
-        return None
-    got = _small(toks, n, zeros)
-    if got is None or got[2]:
-        return None
-    value, nxt, _ = got
-    if scale == 1000:
-        k = nxt if nxt < len(toks) else -1
-        if k >= 0 and toks[k].text == "hundred":
-            value *= 100
-            nxt = k + 1
-            more = _rest_after_scale(toks, nxt, zeros, 100)
-            if more is not None:
-                value += more[0]
-                nxt = more[1]
-            return value, nxt
-    # "eight hundred five five five": a bare digit after "hundred" is the next digit, not 805
-    if not had_and and toks[n].text in UNITS:
-        return None
-    return value, nxt
-
-
-def _items(toks: list[_Tok]) -> list[_Item]:
-    """Every number in the tokens, in order (context-phrase tokens excluded)."""
-    zeros = _zero_words(toks)
-    out: list[_Item] = []
-    i = 0
-    while i < len(toks):
-        t = toks[i]
-        if t.ctx or t.used:
-            i += 1
-            continue
-        if t.kind == "num":
-            out.append(_Item(t.text, i, i + 1))
-            i += 1
-            continue
-        if t.kind == "ord":
-            out.append(_Item(t.text[:-2], i, i + 1, ordinal=True))
-            i += 1
-            continue
-        got = _word_number(toks, i, zeros)
-        if got is not None:
-            digits, j, ordinal = got
-            out.append(_Item(digits, i, j, ordinal))
-            i = j
-            continue
-        h = _homophone(toks, i)
-        if h is not None:
-            out.append(_Item(str(h), i, i + 1))
-        i += 1
-    return out
+CARD_SESSION_AHEAD = 15
+#: What else expires: "my passport expires 03/27" announces no card's expiry date.
+NOT_CARD_EXPIRY = {"passport", "licence", "license", "contract", "subscription", "membership", "lease", "warranty",
+                   "insurance", "policy", "offer", "trial", "permit", "registration", "certificate", "prescription",
+                   "coupon", "voucher", "domain", "tenancy"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,97 +202,171 @@ def _phrase_index() -> dict[str, list[tuple[tuple[str, ...], str]]]:
 
 
 _PHRASES = _phrase_index()
+#: Tokens the longest context phrase may take (its words and any punctuation inside: "D.O.B.").
+_LONGEST_PHRASE = 16
 
 
-def _contexts(toks: list[_Tok]) -> list[_Context]:
+def _contexts(toks: list[Tok]) -> list[_Context]:
     """Context phrases in token order (punctuation inside a phrase ignored: "D.O.B." is "d o b")."""
     words = [i for i, t in enumerate(toks) if t.kind != "punct"]
-    found: list[_Context] = []
+    hits: list[tuple[str, int, int]] = []  # kind, token range of the phrase
     k = 0
-    last_card = -10**9
     while k < len(words):
-        i = words[k]
-        cands = _PHRASES.get(toks[i].text, ())
-        hit = None
-        for phrase, kind in cands:
-            n = len(phrase)
-            if k + n <= len(words) and all(toks[words[k + m]].text == phrase[m] for m in range(n)):
-                if all(toks[words[k + m]].speaker == toks[i].speaker for m in range(n)):
-                    hit = (phrase, kind)
-                    break
+        hit = _phrase_hit(toks, words, k)
         if hit is None:
             k += 1
             continue
         phrase, kind = hit
-        i1 = words[k + len(phrase) - 1] + 1
-        if kind == "code":
-            kind = "cvv" if i - last_card <= CARD_SESSION else ""
-        elif kind == "runs_out":
-            kind = "expiry" if i - last_card <= CARD_SESSION else ""
-            # "zip code", "post code", "area code" are caught by their own phrases first
-        if kind in ("card", "expiry"):
+        hits.append((kind, words[k], words[k + len(phrase) - 1] + 1))
+        k += len(phrase)
+    ends = {i1: kind for kind, _, i1 in hits}
+    card_words = [i for kind, i, _ in hits if kind in ("card", "expiry", "cvv") and ends.get(i) != "neg"]
+    found: list[_Context] = []
+    last_card = -10**9
+    for kind, i, i1 in hits:
+        if kind in ("code", "runs_out"):  # "zip code", "post code", "area code" are caught by their own phrases first
+            ahead = any(i < m <= i + CARD_SESSION_AHEAD for m in card_words)
+            in_session = i - last_card <= CARD_SESSION or ahead
+            kind = ("cvv" if kind == "code" else "expiry") if in_session else ""
+        if kind == "expiry" and _other_thing_expires(toks, i):
+            kind = ""
+        if kind == "card" and found and found[-1].kind == "neg" and found[-1].i1 == i:
+            kind = "neg"  # "loyalty card number", "SIM card": no payment card
+        if kind in ("card", "expiry", "cvv"):  # card details are being taken
             last_card = i
         for m in range(i, i1):
             toks[m].ctx = True
         if kind:
             found.append(_Context(kind, i, i1))
-        k += len(phrase)
     return found
 
 
-def _context_for(
-    contexts: list[_Context], i0: int, i1: int, toks: list[_Tok], before: int = 14, after: int = 6, floor: int = 0
-) -> str | None:
-    """The kind announced for the tokens [i0, i1): the nearest context before (within ``before`` tokens), else just after.
+def _between(contexts: list[_Context], lo: int, hi: int) -> list[_Context]:
+    """The contexts (in token order) that start in the tokens [lo, hi)."""
+    return contexts[bisect_left(contexts, lo, key=lambda c: c.i0):bisect_left(contexts, hi, key=lambda c: c.i0)]
 
-    Contexts ending before ``floor`` (the end of the number said just before
-    this one) are not looked at: "the order number was 8821 and I paid with
-    4556..." -- "order" announced the first number, not the second.
-    """
-    best = None
-    earlier: list[_Context] = []
-    for c in contexts:
-        if c.i1 <= i0 and i0 - c.i1 <= before and c.i0 >= floor:
-            if best is not None:
-                earlier.append(best)
-            best = c
-        elif c.i0 >= i1:
-            break
-    if best is not None and best.kind == "neg" and earlier and _weak_neg(best, i0, toks):
-        # "What's the social security number on the account?" -- "account" names no number here
-        pii = [c for c in earlier if c.kind != "neg"]
-        if pii:
-            return pii[-1].kind
-    if best is not None:
-        return best.kind
-    for c in contexts:
-        if c.i0 >= i1 and c.i0 - i1 <= after and toks[c.i0].speaker == toks[i0].speaker:
-            return c.kind
-        if c.i0 >= i1 + after:
-            break
+
+def _phrase_hit(toks: list[Tok], words: list[int], k: int) -> tuple[tuple[str, ...], str] | None:
+    """The longest context phrase said (by one speaker) from the ``k``-th word on: (its words, its kind)."""
+    i = words[k]
+    for phrase, kind in _PHRASES.get(toks[i].text, ()):
+        n = len(phrase)
+        if k + n <= len(words) and all(toks[words[k + m]].text == phrase[m] for m in range(n)):
+            if all(toks[words[k + m]].speaker == toks[i].speaker for m in range(n)):
+                return phrase, kind
     return None
+
+
+def _other_thing_expires(toks: list[Tok], i: int, back: int = 4) -> bool:
+    """An expiry word right after something other than a card: "my passport expires", "the contract's expiry"."""
+    for m in range(max(0, i - back), i):
+        if toks[m].speaker == toks[i].speaker and toks[m].text in NOT_CARD_EXPIRY:
+            return True
+    return False
+
+
+def _context_kinds(
+    contexts: list[_Context], i0: int, i1: int, toks: list[Tok], before: int = 14, after: int = 6, floor: int = 0
+) -> list[str]:
+    """The kinds announced for the tokens [i0, i1), nearest first: contexts before (within ``before``
+    tokens), then, when none of them names PII, just after (within ``after`` tokens, same speaker:
+    "..., that's my social").
+
+    The other speaker's question just before counts whole, however long
+    ("And the four digits printed on the front, above the card number, for
+    the Amex?" -- "yeah it's 3349"). Contexts ending before ``floor`` (the
+    end of the number said just before this one) are not looked at: "the
+    order number was 8821 and I paid with 4556..." -- "order" announced the
+    first number, not the second. A "neg" word that names no number ("What's
+    the social security number on the account?", "Contact details for the
+    claim?", "the phone number on the account is ...") is left out. A context
+    after the number that has a value of its own after it announces that one
+    ("oh two twenty nine, and the CVC is double seven five").
+    """
+    asked = _question_start(toks, i0, before)
+    lo = max(floor, min(asked, i0 - before - _LONGEST_PHRASE))
+    near = [c for c in _between(contexts, lo, i0) if c.i1 <= i0 and (i0 - c.i1 <= before or c.i0 >= asked)]
+    kinds = [c.kind for j, c in reversed(list(enumerate(near)))
+             if not (c.kind == "neg" and _weak_neg(c, i0, toks, near[j - 1] if j else None))]
+    if all(k == "neg" for k in kinds):
+        kinds += [c.kind for c in _between(contexts, i1, i1 + after + 1)
+                  if toks[c.i0].speaker == toks[i0].speaker and not _value_after(c, toks)]
+    return kinds
+
+
+def _question_start(toks: list[Tok], i0: int, lead: int, reach: int = 40) -> int:
+    """First token of the other speaker's turn just before ``i0`` (answered within ``lead`` tokens), at
+    most ``reach`` tokens back; ``i0`` when there is none."""
+    j = i0 - 1
+    while j >= 0 and toks[j].speaker == toks[i0].speaker and i0 - j <= lead:
+        j -= 1
+    if j < 0 or toks[j].speaker == toks[i0].speaker:
+        return i0
+    q = j
+    while q > 0 and toks[q - 1].speaker == toks[j].speaker and i0 - q < reach:
+        q -= 1
+    return q
+
+
+def _value_after(c: _Context, toks: list[Tok], reach: int = 3) -> bool:
+    """A number said within ``reach`` tokens after the context ``c``, by the same speaker: "the CVC is 775"."""
+    for t in toks[c.i1:c.i1 + reach]:
+        if t.speaker != toks[c.i0].speaker:
+            return False
+        if t.kind == "num" or is_numeric_word(t) or t.text in ("oh", "o"):
+            return True
+    return False
 
 
 _NUMBER_NOUNS = {"number", "numbers", "no", "#", "id", "reference", "ref", "code", "num"}
 
 
-def _weak_neg(c: _Context, i0: int, toks: list[_Tok]) -> bool:
-    """A "neg" word that names no number: not followed by "number"/"no"/"id"..., and not right before the digits."""
+def _weak_neg(c: _Context, i0: int, toks: list[Tok], prev: _Context | None = None) -> bool:
+    """A "neg" word that names no number: not followed by "number"/"no"/"id"..., and not right before the
+    digits (more than two tokens between, or a question of the other speaker: "... on the account?"), or
+    saying whose the phone number or SSN named just before it is ("the phone number on the account should
+    be ..."; a card's details on a voucher are the voucher's: "the code on the voucher is 482")."""
+    if c.i1 > i0:
+        return False  # after the number: "4532... is the order number"
+    if _names_number(c, toks):
+        return False
+    owner = prev is not None and prev.kind in ("phone", "ssn", "dob") and c.i0 - prev.i1 <= 3
+    return owner or i0 - c.i1 > 2 or toks[c.i0].speaker != toks[i0].speaker
+
+
+#: "neg" words that are the name of a number by themselves: "What's the IMEI?", "the serial on the box".
+NUMBER_NAMES = {"imei", "iccid", "imsi", "meid", "serial", "tracking"}
+
+
+def _names_number(c: _Context, toks: list[Tok]) -> bool:
+    """A context that names a number: followed by "number", "no.", "id"... ("order number", "account
+    no."), or a number's name by itself ("IMEI", "serial")."""
+    if toks[c.i1 - 1].text in NUMBER_NAMES:
+        return True
     j = c.i1
     while j < len(toks) and toks[j].kind == "punct" and toks[j].text in (".", "'"):
         j += 1
-    names_number = j < len(toks) and toks[j].text in _NUMBER_NOUNS
-    return not names_number and i0 - c.i1 > 2
+    return j < len(toks) and toks[j].text in _NUMBER_NOUNS
 
 
 # --------------------------------------------------------------------------------------------
 # Runs of digits
 
+#: Seconds from one word's start to the next one's beyond which a pause splits the groups of a number.
+GROUP_PAUSE = 1.0
+
+# How two pieces of a run are joined (see _gap): straight on ("four five" in "four five three two"),
+# a space between written numbers ("4532 0151"), a marked boundary (punctuation, "dash", a pause,
+# the other speaker's "mm-hmm"), a correction ("..., no, ..."), or a hesitation ("five eight... five eight three").
+_ON, _SPACE, _MARK, _FIX, _RESTART = "", " ", ",", "fix", "..."
+
 
 @dataclass
 class _Run:
-    items: list[_Item] = field(default_factory=list)
-    seps: list[str] = field(default_factory=list)  # what came between item k and k+1 ("" = just a space)
+    """Numbers said one after another by one speaker: the pieces of one candidate number."""
+
+    items: list[Item] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # how item k and k+1 are joined: one of _ON ... _RESTART
 
     @property
     def digits(self) -> str:
@@ -538,8 +380,41 @@ class _Run:
     def i1(self) -> int:
         return self.items[-1].i1
 
+    def groups(self, corrected: bool = True) -> list[tuple[str, str]]:
+        """The groups said (digits, and how each is joined to the one before).
 
-def _runs(toks: list[_Tok], items: list[_Item], max_gap: float) -> list[_Run]:
+        ``corrected``: a group taken back ("six two, sorry, six two five one"),
+        or said again after a hesitation ("five eight... five eight three"),
+        is left out.
+        """
+        out: list[tuple[str, str]] = []
+        for k, it in enumerate(self.items):
+            gap = self.gaps[k - 1] if k else _MARK
+            if gap == _ON:
+                out[-1] = (out[-1][0] + it.digits, out[-1][1])
+            else:
+                out.append((it.digits, gap))
+        if not corrected:
+            return out
+        kept: list[tuple[str, str]] = []
+        for d, gap in out:
+            if kept and (gap == _FIX or (gap == _RESTART and d.startswith(kept[-1][0]) and len(d) > len(kept[-1][0]))):
+                kept.pop()
+            kept.append((d, gap))
+        return kept
+
+    def readings(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The digits of the run as corrected and, when that differs, as said: [(digits, groups)]."""
+        out = []
+        for corrected in (True, False):
+            groups = self.groups(corrected)
+            digits = "".join(d for d, _ in groups)
+            if not out or digits != out[0][0]:
+                out.append((digits, groups))
+        return out
+
+
+def _runs(toks: list[Tok], items: list[Item], max_gap: float) -> list[_Run]:
     """Group numbers said one after another by one speaker into runs."""
     runs: list[_Run] = []
     open_runs: dict[str | None, _Run] = {}
@@ -548,10 +423,9 @@ def _runs(toks: list[_Tok], items: list[_Item], max_gap: float) -> list[_Run]:
             continue
         spk = toks[it.i0].speaker
         run = open_runs.get(spk)
-        if run is not None and _joinable(toks, run.items[-1], it, max_gap):
-            seps = "".join(toks[m].text for m in range(run.items[-1].i1, it.i0)
-                           if toks[m].speaker == spk and toks[m].kind == "punct")
-            run.seps.append(seps)
+        gap = _gap(toks, run.items[-1], it, max_gap) if run is not None else None
+        if run is not None and gap is not None:
+            run.gaps.append(gap)
             run.items.append(it)
         else:
             run = _Run([it])
@@ -560,29 +434,60 @@ def _runs(toks: list[_Tok], items: list[_Item], max_gap: float) -> list[_Run]:
     return runs
 
 
-def _joinable(toks: list[_Tok], a: _Item, b: _Item, max_gap: float) -> bool:
+def _written(toks: list[Tok], it: Item) -> bool:
+    """A number written in digits, more than one (single written digits are a spoken number read out)."""
+    return toks[it.i0].kind == "num" and len(it.digits) > 1
+
+
+def _gap(toks: list[Tok], a: Item, b: Item, max_gap: float) -> str | None:
+    """How the numbers ``a`` and ``b`` of one speaker are joined, or None when they are two numbers.
+
+    Between the pieces of one number there may be punctuation, fillers, the
+    other speaker's backchannel ("mm-hmm"), a pause shorter than ``max_gap``,
+    a hesitation ("hang on", "and then") or a correction ("no, sorry").
+    """
     spk = toks[a.i0].speaker
     if toks[b.i0].time - toks[a.i1 - 1].time > max_gap:
-        return False
-    for m in range(a.i1, b.i0):
+        return None
+    marked = toks[b.i0].time - toks[a.i1 - 1].time > GROUP_PAUSE
+    fix = restart = False
+    m = a.i1
+    while m < b.i0:
         t = toks[m]
         if t.ctx or t.used:
-            return False
+            return None
+        if t.speaker != spk:  # the other speaker's "mm-hmm" between two groups
+            if t.kind != "punct" and t.text not in FILLERS:
+                return None
+            marked = True
+            m += 1
+            continue
         if t.kind == "punct":
-            if t.speaker == spk and t.text not in JOINERS:
-                return False
+            if t.text not in JOINERS:
+                return None
+            marked = True
+            restart |= t.text == "…" or (t.text == "." and m + 1 < b.i0 and toks[m + 1].text == ".")
+            m += 1
             continue
-        if t.kind == "alpha" and t.text in FILLERS:
+        if t.text in FILLERS:
+            marked |= t.text in ("dash", "hyphen")
+            m += 1
             continue
-        # "nine one two eight, and then two nine six four": "and then" / "then" between groups of one number,
-        # ... and a correction inside one number: "4093 3221 4850, no wait, 4857 1662"
-        if t.kind == "alpha" and t.speaker == spk and (
-            t.text in ("then", "wait", "actually")
-            or (t.text in ("and", "no") and m + 1 < b.i0 and toks[m + 1].text in ("then", "wait"))
-        ):
-            continue
-        return False  # a word (either speaker's) that is not a filler ends the number
-    return True
+        n = phrase_at(toks, m, b.i0, CORRECTIONS)
+        if n:
+            fix = True
+        elif n := phrase_at(toks, m, b.i0, PAUSES):
+            marked = True
+        else:
+            return None  # a word (either speaker's) that is not a filler ends the number
+        m += n
+    if fix:
+        return _FIX
+    if restart:
+        return _RESTART
+    if marked:
+        return _MARK
+    return _SPACE if _written(toks, a) or _written(toks, b) else _ON
 
 
 def luhn_ok(digits: str) -> bool:
@@ -627,267 +532,196 @@ def _card_window(run: _Run) -> tuple[int, int] | None:
     return None
 
 
-def _classify(run: _Run, ctx: str | None, toks: list[_Tok]) -> str | None:
-    """The kind of PII a run of digits is, given the context announced for it; None: not PII."""
-    d = run.digits
-    n = len(d)
+#: How many digits a number announced as each kind may have (an SSN: 9, give or take one the ASR dropped or added).
+_LENGTHS = {"cvv": (3, 4), "ssn": (8, 10), "card": (13, 99), "phone": (7, 12)}
+
+
+def _is_money(run: _Run, toks: list[Tok]) -> bool:
+    """A sum of money or a percentage: "$1,234", "fifty pounds", "20 %"."""
     before = toks[run.i0 - 1].text if run.i0 > 0 else ""
     after_i = run.i1
     while after_i < len(toks) and toks[after_i].kind == "punct" and toks[after_i].text in (",", "."):
         after_i += 1
     after = toks[after_i].text if after_i < len(toks) else ""
-    if before in MONEY_BEFORE or after in MONEY_AFTER or after == "%":
+    return before in MONEY_BEFORE or after in MONEY_AFTER
+
+
+def _classify(run: _Run, kinds: list[str], toks: list[Tok]) -> str | None:
+    """The kind of PII a run of digits is, given the kinds announced for it (nearest first); None: not PII.
+
+    The nearest announced kind the number's length fits wins ("the four
+    digits on the front, above the long number": 4 digits are no card
+    number, so a CVV); a "neg" context ("order number") before any fitting
+    kind means no PII. Without a fitting context the shape decides (Luhn,
+    phone numbering plans, an SSN said in 3-2-4 groups).
+    """
+    if _is_money(run, toks):
         return None
-    if ctx == "neg":
-        return None
-    if ctx == "cvv" and n in (3, 4):
-        return "cvv"
-    if ctx == "ssn" and 8 <= n <= 10:  # 9 digits, give or take one the ASR dropped or added
+    readings = run.readings()
+    for kind in kinds:
+        if kind == "neg":
+            return None
+        lo, hi = _LENGTHS.get(kind, (0, -1))
+        if any(lo <= len(d) <= hi for d, _ in readings):
+            return kind
+    for d, groups in readings:
+        kind = _kind_by_shape(d, groups, run, toks)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _last_four_alone(run: _Run, kinds: list[str]) -> bool:
+    """Four digits announced as the end of a number ("the visa ending 4523", "the last four are 6620")
+    before any kind they fit: a tail said alone, neither PII nor the read-back of a number said before."""
+    if len(run.digits) != 4:
+        return False
+    for kind in kinds:
+        if kind == "part":
+            return True
+        lo, hi = _LENGTHS.get(kind, (0, -1))
+        if lo <= 4 <= hi:
+            return False
+    return False
+
+
+def _kind_by_shape(d: str, groups: list[tuple[str, str]], run: _Run, toks: list[Tok]) -> str | None:
+    """The kind of a number from its digits and grouping alone."""
+    n = len(d)
+    marked = all(gap not in (_ON, _SPACE) for _, gap in groups[1:])
+    if [len(g) for g, _ in groups] == [3, 2, 4] and marked and _ssn_valid(d):
         return "ssn"
-    lens = [len(it.digits) for it in run.items]
-    written = all(toks[it.i0].kind == "num" for it in run.items)
-    if lens == [3, 2, 4] and written and _ssn_valid(d) and (all("-" in s for s in run.seps) or ctx == "ssn"):
-        return "ssn"
-    if (13 <= n <= 19 and luhn_ok(d)) or (ctx == "card" and n >= 13):
+    if 13 <= n <= 19 and d[0] != "0" and luhn_ok(d):  # no payment card number starts with 0
         return "card"
     if n > 16 and _card_window(run) is not None:
         return "card"
-    plus = before == "+" or (run.i0 > 1 and toks[run.i0 - 1].text == "(" and toks[run.i0 - 2].text == "+")
     if _nanp(d) or (n == 11 and d[0] == "1" and _nanp(d[1:])) or _uk(d):
         return "phone"
+    before = toks[run.i0 - 1].text if run.i0 > 0 else ""
+    plus = before == "+" or (run.i0 > 1 and toks[run.i0 - 1].text == "(" and toks[run.i0 - 2].text == "+")
     if plus and 8 <= n <= 15:
         return "phone"
-    if ctx == "phone" and 7 <= n <= 12:
+    if d.startswith("00") and (_uk(d[2:]) or (d[2:3] == "1" and _nanp(d[3:]))):  # "double oh four four ...": +44
         return "phone"
     return None
 
 
-# --------------------------------------------------------------------------------------------
-# Dates (expiry, date of birth)
+def _phone_tail(run: _Run) -> int | None:
+    """Where (item index) the end of a run that is a whole phone number said after a pause or a comma
+    starts, when the run as a whole is none of ours: "it should end six one four not six one five, so oh
+    seven seven double oh nine ..."."""
+    for k in range(1, len(run.items)):
+        d = "".join(it.digits for it in run.items[k:])
+        if run.gaps[k - 1] in (_MARK, _FIX) and (_nanp(d) or (d[0] == "1" and _nanp(d[1:])) or _uk(d)):
+            return k
+    return None
 
-_DATE_JOIN = {"of", "the", ",", "/", "-", ".", "–", "slash", "'", "’"}  # "'": a short year ("March 3rd, '88")
 
-
-def _is_month(t: _Tok) -> bool:
-    return t.kind == "alpha" and t.text in MONTHS and not t.ctx
-
-
-def _date_at(toks: list[_Tok], start: int, zeros: set[int], limit: int = 16) -> tuple[int, int] | None:
-    """Token range of a date-like stretch starting at or after ``start`` (first 8 tokens searched)."""
-    spk = None
-    i = start
-    first = None
-    while i < len(toks) and i < start + 8:
-        t = toks[i]
-        if t.used:
-            return None
-        if not t.ctx and (t.kind in ("num", "ord") or _is_month(t) or _is_numeric_word(t) or i in zeros):
-            first = i
-            break
-        i += 1
-    if first is None:
+def _like_the_last(run: _Run, last: tuple[str, _Run] | None, reach: int = 8) -> str | None:
+    """The kind of the number said just before (``last``), for a number of the same grouping said right
+    after it with no context of its own: "my husband's social is 143 27 6605, and mine is 143 27 8810"."""
+    if last is None:
         return None
-    spk = toks[first].speaker
-    if first > 0 and toks[first - 1].text == "the" and toks[first - 1].speaker == spk:
-        first -= 1
-    j = first
-    last = first
-    while j < len(toks) and j < first + limit:
-        t = toks[j]
-        if t.speaker != spk or t.ctx or t.used:
-            break
-        if t.kind in ("num", "ord") or _is_month(t) or _is_numeric_word(t) or j in zeros or _homophone(toks, j) is not None:
-            last = j
-        elif t.text in _DATE_JOIN or (t.kind == "alpha" and t.text in ("uh", "um", "hundred", "thousand", "and")):
-            pass  # "and" / "thousand" inside a year said as words; a trailing one is not kept (``last``)
-        else:
-            break
+    kind, prev = last
+    if kind not in ("card", "ssn", "phone") or run.i0 - prev.i1 > reach:
+        return None
+    shape = [len(d) for d, _ in run.groups()]
+    return kind if shape == [len(d) for d, _ in prev.groups()] else None
+
+
+#: Words that announce a phone extension: "212-555-0187 ext. 45", "..., extension two one four".
+EXTENSION = {"ext", "extension", "x"}
+
+
+def _extension_after(run: _Run, later: list[_Run], toks: list[Tok]) -> int:
+    """End (token index) of a phone number with the extension said after it, if any."""
+    j = run.i1
+    while j < len(toks) and toks[j].text in (",", ".") and toks[j].speaker == toks[run.i0].speaker:
         j += 1
-    return first, last + 1
+    if j >= len(toks) or toks[j].text not in EXTENSION or toks[j].speaker != toks[run.i0].speaker:
+        return run.i1
+    j += 1
+    while j < len(toks) and toks[j].text == ".":
+        j += 1
+    ext = next((r for r in later if r.i0 == j), None)
+    return ext.i1 if ext is not None and len(ext.digits) <= 6 else run.i1
 
 
-def _date_parts(toks: list[_Tok], i0: int, i1: int) -> tuple[int | None, int | None, str, list[_Item]]:
-    """Month (from a month name), day (from an ordinal), the other digits, and the number items."""
-    sub = toks[i0:i1]
-    month = None
-    for t in sub:
-        if _is_month(t):
-            month = MONTHS[t.text]
-    items = _items(sub)
-    day = None
-    rest = []
-    for it in items:
-        if it.ordinal and day is None and it.digits.isdigit() and 1 <= int(it.digits) <= 31:
-            day = int(it.digits)
-        else:
-            rest.append(it)
-    return month, day, "".join(it.digits for it in rest), rest
-
-
-def _year_ok(y: str) -> bool:
-    return len(y) == 2 or (len(y) == 4 and y[:2] in ("19", "20"))
-
-
-def _valid_mdy(m: int, d: int) -> bool:
-    return 1 <= m <= 12 and 1 <= d <= 31
-
-
-def _numeric_date(digits: str, items: list[_Item]) -> bool:
-    """An all-digit date of birth: M/D/Y or D/M/Y, 2- or 4-digit year, or Y-M-D."""
-    lens = [len(it.digits) for it in items]
-    if len(items) == 3 and lens[2] in (2, 4) and all(x <= 2 for x in lens[:2]):
-        a, b = int(items[0].digits), int(items[1].digits)
-        if _year_ok(items[2].digits) and (_valid_mdy(a, b) or _valid_mdy(b, a)):
-            return True
-    if len(items) == 3 and lens[0] == 4 and _year_ok(items[0].digits):
-        a, b = int(items[1].digits), int(items[2].digits)
-        if _valid_mdy(a, b):
-            return True
-    n = len(digits)
-    for mlen in (1, 2):
-        for dlen in (1, 2):
-            ylen = n - mlen - dlen
-            if ylen not in (2, 4):
-                continue
-            a, b, y = int(digits[:mlen]), int(digits[mlen:mlen + dlen]), digits[mlen + dlen:]
-            if _year_ok(y) and (_valid_mdy(a, b) or _valid_mdy(b, a)):
-                if n >= 6 or len(items) >= 2:
-                    return True
-    if n == 8 and digits[:2] in ("19", "20") and _valid_mdy(int(digits[4:6]), int(digits[6:])):
-        return True
-    return False
-
-
-def _is_expiry(toks: list[_Tok], i0: int, i1: int) -> bool:
-    month, day, digits, _ = _date_parts(toks, i0, i1)
-    if day is not None:
-        return False
-    if month is not None:
-        return _year_ok(digits)
-    n = len(digits)
-    if n == 3:
-        return digits[0] != "0" and _year_ok(digits[1:])
-    if n == 4:
-        return 1 <= int(digits[:2]) <= 12
-    if n == 6:
-        return 1 <= int(digits[:2]) <= 12 and digits[2:4] == "20"
-    return False
-
-
-def _is_dob(toks: list[_Tok], i0: int, i1: int) -> bool:
-    month, day, digits, items = _date_parts(toks, i0, i1)
-    if month is not None:
-        if day is not None:
-            return digits == "" or _year_ok(digits)
-        if digits == "":
-            return False
-        if _year_ok(digits) and len(digits) == 4:
-            return True  # month and year
-        first = items[0].digits if items else ""
-        if first.isdigit() and 1 <= int(first) <= 31:
-            others = "".join(it.digits for it in items[1:])
-            return others == "" or _year_ok(others)
-        return False
-    if day is not None:
-        return False
-    return _numeric_date(digits, items)
+def _area_code_before(
+    run: _Run, pending: list[_Run], contexts: list[_Context], toks: list[Tok], reach: int = 12
+) -> int:
+    """Start (token index) of a 7-digit phone number with its area code said before it, apart:
+    "seven oh three, you know, the Virginia area code, five five five, oh one nine one"."""
+    prev = pending[-1] if pending else None
+    if prev is None or len(prev.digits) != 3 or toks[prev.i0].speaker != toks[run.i0].speaker:
+        return run.i0
+    if run.i0 - prev.i1 > reach or not _nanp(prev.digits + run.digits):
+        return run.i0
+    said = any(toks[c.i0].text == "area" for c in _between(contexts, prev.i1, run.i0))
+    return prev.i0 if said else run.i0
 
 
 # --------------------------------------------------------------------------------------------
-# E-mail
+# Dates after their context
+
+#: Tokens: a date this close to its context (or to the date before it) needs no year to be a date of birth.
+NEAR = 8
 
 
-def _emails_written(words: Sequence[Word]) -> list[tuple[int, int, int, int]]:
-    """Written addresses inside single words: (word, char start, char end) as (w, a, w, b)."""
-    out = []
-    for wi, w in enumerate(words):
-        for m in _EMAIL_RE.finditer(w.text):
-            out.append((wi, m.start(), wi, m.end()))
-    return out
+def _dates_after(toks: list[Tok], c: _Context, contexts: list[_Context], zeros: set[int]) -> list[tuple[int, int]]:
+    """Token ranges of the expiry dates or dates of birth said after the context ``c``.
 
-
-def _numberish(t: _Tok) -> bool:
-    """Digits or a number word: "smith70", "smith seventy", "patel ninety one" are all local parts."""
-    return t.kind == "num" or t.text in UNITS or t.text in TEENS or t.text in TENS
-
-
-def _name_tok(t: _Tok) -> bool:
-    return t.kind in ("alpha", "num", "code") and not t.ctx and t.text not in EMAIL_JOIN
-
-
-def _emails_spoken(toks: list[_Tok]) -> list[tuple[int, int]]:
-    """Token ranges of addresses said or half-written: "john dot smith at example dot com", "peter.r.k at gmail.com"."""
+    Looked for in the next :data:`DATE_WINDOW` tokens, up to the next context
+    that announces another number (a card's own words do not: "expiry date as
+    shown on the card, please?"). Date-like stretches that are no date ("the
+    second person on the policy", "the one on file") are passed over; every
+    date in the window is taken ("3/12/1979, that's the third of December").
+    A piece the speaker takes back ("fourteenth of, no, fifteenth of
+    February") belongs to the date said after it; a whole date taken back is
+    a date of its own ("twelve twenty-five... no, sorry, twelve twenty-seven").
+    """
+    end = c.i1 + DATE_WINDOW
+    since = c.i1
+    for other in _between(contexts, c.i1, end):
+        if not _asked_with(c, other, toks, since):
+            end = other.i0
+            break
+        since = max(since, other.i1)
+    # "CVV and expiry?" -- "three four eight, ...": three digits are the CVV when a CVV was asked for
+    # before them ("expires nine twenty eight, CVV five nine one": a CVV asked for after them is not)
+    cvv_asked = [o.i0 for o in _between(contexts, c.i0 - NEAR, c.i0 + NEAR + 1) if o.kind == "cvv"]
     out: list[tuple[int, int]] = []
-    for i, t in enumerate(toks):
-        if t.text not in ("at", "@") or t.used:
-            continue
-        spk = t.speaker
-        # domain: label (joiner label)* ending in a TLD, or a well-known provider
-        j = i + 1
-        labels: list[int] = []
-        end = None
-        while j < len(toks) and toks[j].speaker == spk and _name_tok(toks[j]) and len(labels) < 6:
-            labels.append(j)
-            # a hyphenated label (northwind-energy), or two words said for one ("northwind energy dot co dot uk")
-            k = j + 1
-            while k + 1 < len(toks) and toks[k].text in ("-", "dash", "hyphen") and _name_tok(toks[k + 1]) and toks[k + 1].speaker == spk:
-                k += 2
-            if (k + 2 < len(toks) and k == j + 1 and _name_tok(toks[k]) and toks[k].text not in LOCAL_STOP
-                    and toks[k].text not in TLDS and toks[k + 1].text in ("dot", ".") and toks[k].speaker == spk):
-                k += 1
-            j = k
-            if toks[labels[-1]].text in PROVIDERS and len(labels) == 1:
-                end = j
-            if len(labels) >= 2 and toks[j - 1].text in TLDS:
-                end = j
-            if j < len(toks) and toks[j].speaker == spk and toks[j].text in ("dot", ".") and j + 1 < len(toks) and _name_tok(toks[j + 1]):
-                j += 1
-                continue
+    start = near = c.i1
+    while start < end:
+        pieces = date_at(toks, start, zeros, end)
+        if pieces is None:
             break
-        if end is None:
-            continue
-        # local part, backwards from the word before "at"
-        k = i - 1
-        if k < 0 or toks[k].speaker != spk or not _name_tok(toks[k]) or toks[k].text in LOCAL_STOP:
-            continue
-        first = k
-        bare = 0
-        spelled = 0
-        while k - 1 >= 0 and toks[k - 1].speaker == spk:
-            p = toks[k - 1]
-            if p.text in EMAIL_JOIN and k - 2 >= 0 and _name_tok(toks[k - 2]) and toks[k - 2].speaker == spk:
-                k -= 2
-                first = k
-                continue
-            # a name spelled letter by letter ("d a v e seven at..."): single letters, "a" and "i" included
-            if (p.kind == "alpha" and len(p.text) == 1 and not p.ctx and spelled < 16
-                    and toks[k].kind in ("alpha", "num") and (len(toks[k].text) == 1 or _numberish(toks[k]))):
-                k -= 1
-                first = k
-                spelled += 1
-                continue
-            if _name_tok(p) and p.text not in LOCAL_STOP and bare < 3 and (
-                len(p.text) == 1 or _numberish(p) or len(toks[k].text) == 1 or _numberish(toks[k])
-            ):
-                k -= 1
-                first = k
-                bare += 1
-                continue
-            break
-        out.append((first, end))
-    # an "at" the ASR lost: "john .miss .gmail .com" -- name(s) dotted onto a mail provider's domain
-    for i, t in enumerate(toks):
-        if t.text not in PROVIDERS or t.used or i + 2 >= len(toks):
-            continue
-        if toks[i + 1].text not in (".", "dot") or toks[i + 2].text not in TLDS or toks[i - 1].text in ("at", "@"):
-            continue
-        first = i
-        while first - 2 >= 0 and toks[first - 1].text in (".", "dot") and _name_tok(toks[first - 2]) \
-                and toks[first - 2].text not in LOCAL_STOP and toks[first - 2].speaker == t.speaker:
-            first -= 2
-        if first < i and not any(a <= i < b for a, b in out):
-            out.append((first, i + 3))
+        begin = None
+        for i0, i1 in pieces:
+            begin = i0 if begin is None else begin
+            if c.kind == "expiry":
+                ok = is_expiry(toks, i0, i1, three_digits=not any(a < i0 for a in cvv_asked))
+            else:  # far from the question a day and month alone are some other date ("the bill from the 12th of May")
+                ok = is_dob(toks, i0, i1, need_year=begin - near > NEAR)
+            if ok:
+                out.append((begin, i1))
+                begin = None
+                near = i1
+        start = pieces[-1][1]
     return out
+
+
+def _asked_with(c: _Context, other: _Context, toks: list[Tok], since: int) -> bool:
+    """A context after ``c`` that does not end the search for ``c``'s date: a card's own words
+    ("expiry date as shown on the card"), a "neg" word that names no number ("... on the policy?"),
+    or the next thing asked for in the same breath ("your date of birth and a phone number?", "Expiry,
+    and then the card verification number on the back?"): said by the same speaker, within 6 tokens of
+    the end (``since``) of ``c`` or of the thing asked with it before, with no number between."""
+    if other.kind in ("card", "part") or (other.kind == "neg" and not _names_number(other, toks)):
+        return True
+    between = toks[c.i1:other.i0]
+    return (toks[other.i0].speaker == toks[c.i0].speaker and other.i0 - since <= 6
+            and not any(t.kind == "num" or t.text in UNITS for t in between))
 
 
 # --------------------------------------------------------------------------------------------
@@ -924,7 +758,7 @@ def find_pii(
     spk = list(speakers) if speakers is not None else [None] * len(words)
     if len(spk) != len(words):
         raise ValueError("find_pii: one speaker per word expected")
-    toks = _tokens(words, spk)
+    toks = tokenize(words, spk)
     found: list[tuple[str, int, int, int, int, int, int]] = []  # kind, word0, a, word1, b, tok0, tok1
 
     def add_tokens(kind: str, i0: int, i1: int) -> None:
@@ -938,50 +772,54 @@ def find_pii(
         found.append((kind, toks[i0].word, toks[i0].a, toks[i1 - 1].word, toks[i1 - 1].b, i0, i1))
 
     # 1. written e-mail addresses
-    for w0, a, w1, b in _emails_written(words):
+    for w0, a, w1, b in emails_written(words):
         for t in toks:
             if t.word == w0 and t.a >= a and t.b <= b:
                 t.used = True
         found.append(("email", w0, a, w1, b, -1, -1))
     # 2. context phrases, then spoken e-mails (their words are not numbers)
     contexts = _contexts(toks)
-    for i0, i1 in _emails_spoken(toks):
+    for i0, i1 in emails_spoken(toks):
         if any(toks[m].used for m in range(i0, i1)):
             continue
         add_tokens("email", i0, i1)
     # 3. dates after expiry / date-of-birth contexts
-    zeros = _zero_words(toks)
+    zeros = zero_words(toks)
     for c in contexts:
-        if c.kind not in ("expiry", "dob"):
-            continue
-        start = c.i1
-        for _attempt in range(3):  # "I'm a July baby, fourth of July eighty-two": the first stretch is no date
-            got = _date_at(toks, start, zeros)
-            if got is None:
-                break
-            i0, i1 = got
-            if c.kind == "expiry" and _is_expiry(toks, i0, i1):
-                add_tokens("expiry", i0, i1)
-                break
-            if c.kind == "dob" and _is_dob(toks, i0, i1):
-                add_tokens("dob", i0, i1)
-                break
-            start = i1
+        if c.kind in ("expiry", "dob"):
+            for i0, i1 in _dates_after(toks, c, contexts, zeros):
+                add_tokens(c.kind, i0, i1)
     # 4. runs of digits
-    items = _items(toks)
+    items = number_items(toks)
     runs = _runs(toks, items, max_gap)
     secrets: list[tuple[str, str, float]] = []
     pending: list[_Run] = []
     prev_end: dict[str | None, int] = {}
-    for run in runs:
+    said: dict[str | None, tuple[str, _Run]] = {}  # speaker -> the kind and run of their latest number found
+    for k, run in enumerate(runs):
+        if any(toks[m].used for m in range(run.i0, run.i1)):
+            continue  # a phone extension taken with its number
         who = toks[run.i0].speaker
-        ctx = _context_for(contexts, run.i0, run.i1, toks, floor=prev_end.get(who, 0))
-        prev_end[who] = run.i1
+        ctx = _context_kinds(contexts, run.i0, run.i1, toks, floor=prev_end.get(who, 0))
+        if len(run.digits) > 1:  # a lone digit answers no context: "it's a four digit one on the front, 6229"
+            prev_end[who] = run.i1
+        if _last_four_alone(run, ctx):
+            continue
         kind = _classify(run, ctx, toks)
+        if kind is None and not ctx:
+            kind = _like_the_last(run, said.get(who))
+        if kind is None and "neg" not in ctx and (k_tail := _phone_tail(run)) is not None:
+            pending.append(_Run(run.items[:k_tail], run.gaps[:k_tail - 1]))
+            run, kind = _Run(run.items[k_tail:], run.gaps[k_tail:]), "phone"
         if kind is None:
             pending.append(run)
             continue
-        add_tokens(kind, run.i0, run.i1)
+        said[who] = (kind, run)
+        i0, i1 = run.i0, run.i1
+        if kind == "phone":
+            i0 = _area_code_before(run, pending, contexts, toks)
+            i1 = _extension_after(run, runs[k + 1:], toks)
+        add_tokens(kind, i0, i1)
         if kind in ("card", "ssn"):
             secrets.append((kind, run.digits, toks[run.i0].time))
     # 5. echoes: part of a card/SSN number said again (a read-back), 4 digits or more, within 5 minutes

@@ -28,7 +28,30 @@ one mistake fixed since (a bare "case" taken as "case number"). A fifth,
 ``tests/data/pii_heldout_blind3.jsonl`` (split ``blind3``, 137 utterances,
 same protocol), first run: card 1.00 / 0.93, CVV 1.00 / 0.93, expiry 1.00 /
 0.81, SSN 1.00 / 0.81, phone 1.00 / 0.93, e-mail 0.93 / 0.93, DOB 0.91 / 0.71;
-its mistakes were then fixed in general form (see the README).
+its mistakes were then fixed in general form (see the README). A sixth set,
+``tests/data/pii_dev5.jsonl`` (split ``dev5``, 316 utterances written by
+someone who had not seen the detector, aimed at hard cases: self-corrections,
+extensions, numbers said in groups with tens, context after the number,
+look-alike numbers), first run before any fix: card 0.968 / 0.938, CVV 1.000 /
+0.784, expiry 0.735 / 0.658, SSN 1.000 / 0.676, phone 0.872 / 0.829, e-mail
+0.829 / 0.744, DOB 0.903 / 0.737. It is a development set: its mistakes were
+then fixed in general form, so its later figures are not held-out figures.
+Its labels cover the whole value said, corrections and phone extensions
+included; two older labels leave a phone extension out (``pii-139``,
+``blind2-063``) and two dev5 CVV labels leave out a first try the speaker
+took back (``dev5-005``, ``dev5-208``): the detector masks those whole.
+A seventh set, ``tests/data/pii_heldout_blind4.jsonl`` (split ``blind4``, 246
+utterances, blind protocol), first run (precision / recall): card 0.947 / 1.000
+(3 false positives: two Luhn-valid IMEIs given in answer to "What's the
+IMEI?", one "the visa ending four five two three" -- the last four said
+alone), CVV 1.000 / 0.969, expiry 1.000 / 0.935, SSN 1.000 / 1.000, phone
+1.000 / 1.000, e-mail 1.000 / 0.967, DOB 1.000 / 0.970; its mistakes were then
+fixed in general form. An eighth, ``tests/data/pii_heldout_blind5.jsonl``
+(split ``blind5``, 265 utterances, blind protocol), first run after those
+fixes (precision / recall): card 1.000 / 1.000, CVV 0.909 / 0.938, expiry
+1.000 / 0.906, SSN 1.000 / 0.969, phone 1.000 / 0.941, e-mail 0.970 / 0.970,
+DOB 1.000 / 1.000 -- every floor met on a blind set's first run; its mistakes
+were then fixed in general form.
 
 Matching: a predicted span is correct when its kind is the expected kind, it
 covers every digit of the expected substring and at least 90% of its
@@ -39,7 +62,7 @@ and recall 0.98; every other kind 0.9 and 0.9.
 
 Usage::
 
-    python scripts/bench_redaction.py                # table for dev, heldout and all
+    python scripts/bench_redaction.py                # table for every split and all
     python scripts/bench_redaction.py --errors dev   # also list the dev-set mistakes
     python scripts/bench_redaction.py --json out.json
 
@@ -65,6 +88,9 @@ DATA = ROOT / "tests" / "data" / "pii_labelled.jsonl"
 BLIND = ROOT / "tests" / "data" / "pii_heldout_blind.jsonl"
 BLIND2 = ROOT / "tests" / "data" / "pii_heldout_blind2.jsonl"
 BLIND3 = ROOT / "tests" / "data" / "pii_heldout_blind3.jsonl"
+BLIND4 = ROOT / "tests" / "data" / "pii_heldout_blind4.jsonl"
+BLIND5 = ROOT / "tests" / "data" / "pii_heldout_blind5.jsonl"
+DEV5 = ROOT / "tests" / "data" / "pii_dev5.jsonl"
 FLOORS = {k: (0.9, 0.9) for k in PII_KINDS}
 FLOORS["card"] = (0.95, 0.98)
 BREAK = "||"
@@ -191,17 +217,20 @@ def _fmt(v: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--errors", choices=["dev", "heldout", "heldout-batch2", "blind", "blind2", "blind3", "all"], help="list the mistakes on this split")
-    ap.add_argument("--gate", choices=["dev", "heldout", "blind", "blind2", "blind3", "all"], default="all", help="split whose floors set the exit status")
+    ap.add_argument("--errors", choices=["dev", "heldout", "heldout-batch2", "blind", "blind2", "blind3", "blind4", "blind5", "dev5", "all"], help="list the mistakes on this split")
+    ap.add_argument("--gate", choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "dev5", "all"], default="all", help="split whose floors set the exit status")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
-    rows = load_set(args.data) + [r for p in (BLIND, BLIND2, BLIND3) if args.data == DATA and p.exists() for r in load_set(p)]
+    rows = load_set(args.data) + [r for p in (BLIND, BLIND2, BLIND3, BLIND4, BLIND5, DEV5) if args.data == DATA and p.exists() for r in load_set(p)]
     splits = {"dev": [r for r in rows if r["split"] == "dev"], "heldout": [r for r in rows if r["split"] == "heldout"]}
     for batch in sorted({r.get("batch", 1) for r in rows} - {1}):
         splits[f"heldout-batch{batch}"] = [r for r in rows if r["split"] == "heldout" and r.get("batch", 1) == batch]
     splits["blind"] = [r for r in rows if r["split"] == "blind"]
     splits["blind2"] = [r for r in rows if r["split"] == "blind2"]
     splits["blind3"] = [r for r in rows if r["split"] == "blind3"]
+    splits["blind4"] = [r for r in rows if r["split"] == "blind4"]
+    splits["blind5"] = [r for r in rows if r["split"] == "blind5"]
+    splits["dev5"] = [r for r in rows if r["split"] == "dev5"]
     splits["all"] = rows
     results = {}
     for name, part in splits.items():

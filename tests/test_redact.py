@@ -193,6 +193,224 @@ def test_forms_found_by_the_third_blind_set() -> None:
     assert found("it's d a v e seven at btinternet dot com") == [("email", "d a v e seven at btinternet dot com")]
 
 
+def test_a_number_named_as_another_kind_is_no_card() -> None:
+    """A Luhn-valid IMEI or serial, named in the other speaker's question or a few words before it, is no card."""
+    imei = "490154203237518"  # passes the Luhn check, as IMEIs do
+    assert _two_speakers(("a", "And the IMEI on the handset?"), ("c", "four nine oh one five four two oh three two three seven five one eight")) == []
+    assert _two_speakers(("a", "Could you read me the serial?"), ("c", f"sure, {imei[:4]} {imei[4:8]} {imei[8:12]} {imei[12:]}")) == []
+    assert found(f"the IMEI printed under the battery is {imei}") == []
+    assert found(f"my card is {imei}") == [("card", imei)]
+
+
+def test_the_last_four_said_alone_are_no_card_but_a_full_number_after_them_is() -> None:
+    assert _two_speakers(("a", "Which card is it?"), ("c", "the mastercard ending in five five one two")) == []
+    # the full number said after its tail is masked whole, and the tail read back alone is not
+    assert found("it ends with 4444, the card number is 5555 5555 5555 4444") == [("card", "5555 5555 5555 4444")]
+    assert _two_speakers(("c", "my card number is 5555 5555 5555 4444"), ("a", "thank you, ending 4444, and the expiry?")) == [
+        ("card", "c", "5555 5555 5555 4444")]
+
+
+def test_expiry_said_before_the_cvv_is_asked_and_month_by_year() -> None:
+    assert found(f"card number {CARD}, expires six twenty nine, and the CVV is four one two") == [
+        ("card", f"{CARD},"), ("expiry", "six twenty nine,"), ("cvv", "four one two")]
+    assert found("card number please. expiry is 11 by 28") == [("expiry", "11 by 28")]
+
+
+def test_a_cvv_question_makes_a_bare_strip_or_code_a_cvv_context() -> None:
+    said = "hang on, turning it over, so after the printed digits on the strip it says 318"
+    assert _two_speakers(("a", "What's the CVV?"), ("c", said)) == [("cvv", "c", "318")]
+    assert found(f"what's the code? {said}") == []  # no card details being taken
+
+
+def test_a_year_said_as_a_bare_two_thousand() -> None:
+    assert found("date of birth? the ninth of March two thousand") == [("dob", "the ninth of March two thousand")]
+    assert found("date of birth? ninth of March, I owe two thousand") == [("dob", "ninth of March,")]
+
+
+def test_an_email_domain_spelled_letter_by_letter() -> None:
+    assert found("it is ana at b r i g h t o n dot net, b r i g h t o n") == [("email", "ana at b r i g h t o n dot net,")]
+    assert found("the letters are a t b c") == []
+
+
+def _two_speakers(*turns: tuple[str, str]) -> list[tuple[str, str, str]]:
+    """find_pii over turns [(speaker, text)], a pause between turns: [(kind, speaker, the span's words)]."""
+    words: list[Word] = []
+    speakers: list[str] = []
+    t = 0.0
+    for who, text in turns:
+        part = words_of(text, t)
+        words += part
+        speakers += [who] * len(part)
+        t = part[-1].end + 1.0
+    return [(s.kind, s.speaker, " ".join(w.text for w, p in zip(words[s.start_word:s.end_word], speakers[s.start_word:s.end_word])
+                                         if p == s.speaker)) for s in find_pii(words, speakers)]
+
+
+def test_ssn_said_in_three_two_four_groups_or_announced_after() -> None:
+    """Nine digits in 3-2-4 groups (tens included, groups split by commas or pauses) are an SSN without any context."""
+    assert found("sure, it's six twenty, forty one, eighty eight oh two") == [("ssn", "six twenty, forty one, eighty eight oh two")]
+    assert _two_speakers(("c", "two one four"), ("a", "mm-hmm"), ("c", "six six"), ("a", "mm-hmm"), ("c", "one two three four")) == [
+        ("ssn", "c", "two one four six six one two three four")]
+    # ... and the word that announces it may come just after it
+    assert found("it's 512346789, that's my social") == [("ssn", "512346789,")]
+    # a year, a price or a room said in groups is no SSN
+    assert found("the room number is four thirty one, and the floor is nine") == []
+    assert found("it costs one twenty, forty five, and twelve ninety nine") == []
+
+
+def test_a_value_corrected_on_the_way_is_masked_whole() -> None:
+    """"..., sorry, ..." inside a number: the group taken back is left out of its digits, kept in the mask."""
+    said = "two one three, five four, nine nine, sorry, nine eight seven six"
+    assert found(f"my social is {said}") == [("ssn", said)]
+    said = "four five three two, oh one five one, one two, no, one two eight three, oh three six six"
+    assert found(f"card number {said}") == [("card", said)]
+    said = "three one... three one seven"  # said again after a hesitation
+    assert found(f"the security code is {said}") == [("cvv", said)]
+    # a pause phrase inside a number is no correction
+    said = "four five three two oh one five one, hang on, one two eight three oh three six six"
+    assert found(said) == [("card", said)]
+    # a whole date taken back and said again: two dates
+    assert found("expiry? ten twenty six, no sorry, ten twenty eight") == [("expiry", "ten twenty six,"), ("expiry", "ten twenty eight")]
+    assert found("DOB? twelfth of, no, thirteenth of May ninety") == [("dob", "twelfth of, no, thirteenth of May ninety")]
+    assert found("I paid twenty, no, thirty dollars") == []
+
+
+def test_phone_extension_area_code_apart_and_international_prefix() -> None:
+    assert found("call me on 212 555 0187, extension three four") == [("phone", "212 555 0187, extension three four")]
+    assert found("it's 312-555-0148 ext. 12 thanks") == [("phone", "312-555-0148 ext. 12")]
+    said = "two one two, that's the Manhattan area code, five five five, oh one four seven"
+    assert found(f"it's {said}") == [("phone", said)]
+    said = "oh oh four four, seven nine one one, one two three, four five six"  # 0044 for +44; no card starts with 0
+    assert found(said) == [("phone", said)]
+
+
+def test_cvv_wordings_and_the_nearest_context_that_fits() -> None:
+    assert found("card please. and the CVV2 is four four one") == [("cvv", "four four one")]
+    assert found("card please. the three little numbers are six one two") == [("cvv", "six one two")]
+    assert found("card please. the numbers at the end of the signature strip are six one two") == [("cvv", "six one two")]
+    # four digits are no card number: the next context back that fits is the CVV
+    assert _two_speakers(("a", "For Amex it's the four digits printed above the long number."), ("c", "okay, two seven one one")) == [
+        ("cvv", "c", "two seven one one")]
+    assert found("and the Amex? it's a four digit one on the front, eight two one one") == [("cvv", "eight two one one")]
+    # "four digits" is a CVV only while a card is being talked about
+    assert found("my PIN is four digits, one two three four") == []
+    assert found("the last three digits of my phone are 187") == []
+    # "CVV and expiry?" -- three digits are the CVV, not a month and year
+    assert _two_speakers(("a", "CVV and expiry?"), ("c", "it's five one seven, and expiry June twenty nine")) == [
+        ("cvv", "c", "five one seven,"), ("expiry", "c", "June twenty nine")]
+
+
+def test_numbers_of_cards_that_are_no_payment_card() -> None:
+    assert found("my loyalty card number is 4532 0151 1283 0366") == []
+    assert found("the SIM card number is 4532 0151 1283 0366") == []
+    assert found("the three digit code on the gift card was eight eight two") == []
+    assert found("my card number is 4532 0151 1283 0366") == [("card", "4532 0151 1283 0366")]
+
+
+def test_a_neg_word_that_names_no_number_does_not_hide_one() -> None:
+    assert _two_speakers(("a", "Any details for the booking?"), ("c", "it's 312 555 0148")) == [("phone", "c", "312 555 0148")]
+    assert _two_speakers(("a", "What's the booking number?"), ("c", "312 555 0148")) == []
+
+
+def test_expiry_forms() -> None:
+    assert found("expiry? the ninth month, twenty eight") == [("expiry", "the ninth month, twenty eight")]
+    assert found("expiry is oh four dash twenty nine") == [("expiry", "oh four dash twenty nine")]
+    assert found("expiry date zero three slash two thousand twenty nine") == [("expiry", "zero three slash two thousand twenty nine")]
+    assert found("the card goes till, um, let me check, ten twenty eight") == [("expiry", "ten twenty eight")]
+    assert found("expiry? um, oh, oh six, thirty") == [("expiry", "oh six, thirty")]  # "oh," opening it is no zero
+    # "end of" is part of the date said as the date, not of "at the end of"
+    assert found("it expires end of June twenty nine") == [("expiry", "end of June twenty nine")]
+    assert found("it expires at the end of June 2029") == [("expiry", "June 2029")]
+    # other things expire too
+    assert found("my passport expires oh four twenty nine") == []
+    assert found("my driving licence expiry is March twenty eight") == []
+    # the date may come a while after the question, which may say where to look
+    assert _two_speakers(("a", "Expiry date as shown on the front of the card, please."), ("c", "yes, one moment, it's twelve twenty seven")) == [
+        ("expiry", "c", "twelve twenty seven")]
+
+
+def test_date_of_birth_forms() -> None:
+    assert found("date of birth? the fourth of the tenth, eighty eight") == [("dob", "the fourth of the tenth, eighty eight")]
+    assert found("date of birth? the second of the third, oh four") == [("dob", "the second of the third, oh four")]
+    assert found("date of birth? May the fourth, two thousand one") == [("dob", "May the fourth, two thousand one")]
+    assert found("DOB? the sixth, um, sixth of the eighth, ninety") == [("dob", "the sixth, um, sixth of the eighth, ninety")]
+    assert found("DOB? 4/10/1988, so the fourth of October") == [("dob", "4/10/1988,"), ("dob", "the fourth of October")]
+    assert _two_speakers(("a", "Date of birth?"), ("c", "the ninth of June"), ("a", "mm-hmm"), ("c", "nineteen ninety")) == [
+        ("dob", "c", "the ninth of June nineteen ninety")]
+    # a year alone is no date of birth; far from the question a day and month need a year
+    assert found("born in nineteen eighty one") == []
+    assert found("date of birth? sure, but first, about the bill from the fifth of May") == []
+    # the next thing asked for in the same question does not end the search
+    assert _two_speakers(("a", "I need your date of birth and a phone number."), ("c", "third of March, nineteen sixty")) == [
+        ("dob", "c", "third of March, nineteen sixty")]
+
+
+def test_spoken_email_forms() -> None:
+    for said in (
+        "anna dot kowalski, k o w a l s k i, at outlook dot com",  # a name spelled out again
+        "peter j wong, all one word, at yahoo dot com",  # an aside before "at"
+        "sam dot lee at symbol gmx dot de",
+        "jo at tuta mail dot com",  # a domain said in two words
+        "info at green valley farms dot com",
+        "kemi three double seven at gmail dot com",  # digits said as words
+        "j dot r dot s, sorry, j dot r dot smith at aol dot com",  # corrections
+        "tom dot ward at gmail, no sorry, at hotmail dot com",
+    ):
+        assert found(f"it's {said} thanks") == [("email", said)], said
+    assert _two_speakers(("c", "nina dot park"), ("a", "mm-hmm"), ("c", "at icloud dot com")) == [
+        ("email", "c", "nina dot park at icloud dot com")]
+    assert found("I'm at home, mary at the office dot com") == []
+
+
+def test_card_words_after_a_value_announce_the_value_after_them() -> None:
+    """An expiry said first, then a CVV announced in the same turn: the CVV's words are not the expiry's."""
+    assert found("it's oh five twenty eight, and the CVV is three one two") == [("cvv", "three one two")]
+    # the expiry asked for first, then the CVV in the same breath: the answer's first date is the expiry
+    assert _two_speakers(("a", "The expiry date, and then the verification number on the back, please."),
+                         ("c", "oh five twenty eight, and the verification number is three one two")) == [
+        ("expiry", "c", "oh five twenty eight,"), ("cvv", "c", "three one two")]
+
+
+def test_runs_out_or_code_said_just_before_card_words() -> None:
+    assert found("it's good till ten twenty nine, and the CVC is one one four") == [
+        ("expiry", "ten twenty nine,"), ("cvv", "one one four")]
+    assert found("my contract runs out in September twenty-seven, and the code is 1234") == []
+
+
+def test_a_long_question_counts_whole() -> None:
+    question = "Then the four digits printed on the front of it, just above the long card number, for your American Express?"
+    assert _two_speakers(("a", question), ("c", "sure, 7316")) == [("cvv", "c", "7316")]
+
+
+def test_a_month_and_year_with_a_slash_is_an_expiry_even_when_a_cvv_was_asked_first() -> None:
+    assert _two_speakers(("a", "I need the expiry and the code on the back."), ("c", "expiry 4/28 and code 615")) == [
+        ("expiry", "c", "4/28"), ("cvv", "c", "615")]
+    assert _two_speakers(("a", "CVV and expiry?"), ("c", "six one five and 4/28")) == [
+        ("cvv", "c", "six one five"), ("expiry", "c", "4/28")]
+
+
+def test_a_letter_spelled_with_a_word_in_an_email_name() -> None:
+    assert found("it's t as in tango, o, m at gmail dot com") == [("email", "t as in tango, o, m at gmail dot com")]
+    assert found("it's n for november, e, d at hotmail dot co dot uk") == [("email", "n for november, e, d at hotmail dot co dot uk")]
+
+
+def test_a_second_number_of_the_same_shape_said_right_after_one_announced() -> None:
+    assert found("her social is 212 45 7788, and mine is 212 45 9901") == [("ssn", "212 45 7788,"), ("ssn", "212 45 9901")]
+    assert found("my social is 212-45-7788, and the room is 1204") == [("ssn", "212-45-7788,")]
+
+
+def test_a_phone_number_said_after_other_digits_in_one_breath() -> None:
+    said = "it ends four five six not four five seven, so oh seven nine one one one two three four five six"
+    assert found(said) == [("phone", "oh seven nine one one one two three four five six")]
+    assert found("the order was four five seven, so oh seven nine one one one two three four five six") == []
+
+
+def test_a_phone_number_on_the_account_is_still_a_phone_number() -> None:
+    assert found("my date of birth is 3rd May 1990 and the mobile number on the account is 07700 900 123") == [
+        ("dob", "3rd May 1990"), ("phone", "07700 900 123")]
+    assert found("card please. the code on the gift voucher is 316") == []  # a voucher's code is no CVV
+
+
 def test_kinds_can_be_switched_off() -> None:
     text = f"card {CARD} and email a.b@example.com"
     assert {k for k, _ in found(text)} == {"card", "email"}
@@ -223,6 +441,20 @@ def test_precision_and_recall_floors_on_the_labelled_set(kind: str) -> None:
     p_floor, r_floor = bench_redaction.FLOORS[kind]
     row = table[kind]
     assert row["n"] >= 10, f"too few labelled {kind} spans to measure"
+    assert row["precision"] is not None and row["precision"] >= p_floor, (row, [e for e in errors if f" {kind}:" in e])
+    assert row["recall"] >= r_floor, (row, [e for e in errors if f" {kind}:" in e])
+
+
+@pytest.mark.parametrize("kind", PII_KINDS)
+def test_floors_on_the_dev5_set(kind: str) -> None:
+    """The hard-case development set (tuned on: a regression guard, not a measurement)."""
+    rows = bench_redaction.load_set(bench_redaction.DEV5)
+    assert {r["split"] for r in rows} == {"dev5"} and len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert all(sp["kind"] in PII_KINDS and sp["text"] in r["text"] for sp in r["spans"]), r["id"]
+    table, errors = bench_redaction.evaluate(rows)
+    p_floor, r_floor = bench_redaction.FLOORS[kind]
+    row = table[kind]
     assert row["precision"] is not None and row["precision"] >= p_floor, (row, [e for e in errors if f" {kind}:" in e])
     assert row["recall"] >= r_floor, (row, [e for e in errors if f" {kind}:" in e])
 
