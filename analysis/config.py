@@ -168,6 +168,20 @@ class DiarizationConfig(Section):
         description="cluster: at a speaker change inside continuous speech both speakers are kept for this long on each "
         "side (overlapping talk at turn exchanges), seconds; 0: no overlap.",
     )
+    overlap: str = Field(
+        "auto",
+        min_length=1,
+        description="cluster: where two people talk at once, found by a pyannote.audio segmentation model. 'auto': the "
+        "pyannote/segmentation model whose weights ship in the whisperx package (a report warning when it is not "
+        "installed); 'off'; or a pyannote.audio segmentation model: a Hugging Face id (e.g. pyannote/segmentation-3.0, "
+        "with HF_TOKEN) or a local checkpoint file.",
+    )
+    overlap_onset: float = Field(0.5, gt=0, lt=1, description="cluster: overlap score (second most active speaker) that starts an overlap.")
+    overlap_offset: float = Field(0.5, gt=0, lt=1, description="cluster: an overlap goes on until the score falls below this.")
+    overlap_min_duration: float = Field(0.1, ge=0, description="cluster: overlaps shorter than this are dropped, and gaps shorter than this filled, seconds.")
+    overlap_step: float = Field(
+        1.0, gt=0, le=5.0, description="cluster: step between the segmentation model's 5 s windows, seconds (smaller: slower, smoother)."
+    )
 
     def model_post_init(self, __context: Any) -> None:
         if isinstance(self.speakers, int) and (isinstance(self.speakers, bool) or self.speakers < 1):
@@ -250,6 +264,10 @@ class ConversationConfig(Section):
     interruption_yield: float = Field(1.0, ge=0, description="... or A stops within this long after B starts, seconds.")
     interruption_min_into_turn: float = Field(
         0.5, ge=0, description="B must start at least this long after A started (starting together is an overlap, not an interruption), seconds."
+    )
+    interruption_pause: float = Field(
+        0.3, ge=0, description="Interruption: A must have spoken within this long before B starts (B starting in A's pause "
+        "takes a turn, it does not interrupt), seconds; 0: not checked."
     )
     backchannel_max_words: int = Field(3, ge=1, description="Backchannel: at most this many words.")
     backchannel_max_duration: float = Field(1.5, gt=0, description="Backchannel: at most this long, seconds.")

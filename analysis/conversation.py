@@ -192,6 +192,63 @@ def wordless_bursts(
     return out
 
 
+def place_overlaps(spans: Sequence[Span], regions: Sequence[tuple[float, float]], reach: float = 0.5) -> tuple[list[Span], list[Span]]:
+    """Mono calls: let both people of each overlapped-speech region speak in it.
+
+    Diarisation of a mono call gives one speaker per moment; the overlap
+    detector (:mod:`analysis.diarization.overlap`) says where a second voice
+    is present. For each region, the two speakers are those whose spans cover
+    most of it (or, when one speaker's span covers it alone, that speaker and
+    the other speaker whose speech is nearest in time). Each of them gets the
+    region: their span that touches it, or ends or starts within ``reach``
+    seconds of it, is widened over it (a turn started under the other's
+    speech, or one that ran on into it); with no such span, a wordless burst
+    is added (e.g. an "mm-hmm" the recogniser did not write down).
+
+    Parameters
+    ----------
+    spans : sequence of Span
+        Turn spans (:func:`snap_turns`).
+    regions : sequence of (start, end)
+        Overlapped speech, seconds.
+    reach : float
+        Seconds.
+
+    Returns
+    -------
+    (spans, bursts)
+        The spans (same order, some widened) and the new wordless bursts.
+    """
+    out = list(spans)
+    bursts: list[Span] = []
+    labels = list(dict.fromkeys(sp.speaker for sp in out))
+    for s, e in regions:
+        cover: dict[str, float] = {}
+        for sp in out:
+            cover[sp.speaker] = cover.get(sp.speaker, 0.0) + iv.overlap_length((sp.start, sp.end), (s, e))
+        who = [lab for lab, c in sorted(cover.items(), key=lambda kv: -kv[1]) if c > 0][:2]
+        if not who:
+            continue  # no one's speech there (recogniser and diarisation heard nothing): leave it
+        if len(who) == 1:
+            gaps = {
+                lab: min(max(0.0, sp.start - e, s - sp.end) for sp in out if sp.speaker == lab)
+                for lab in labels
+                if lab != who[0]
+            }
+            if not gaps:
+                continue
+            who.append(min(gaps, key=lambda lab: (gaps[lab], labels.index(lab))))
+        for lab in who:
+            near = [k for k, sp in enumerate(out) if sp.speaker == lab and sp.start <= e + reach and sp.end >= s - reach]
+            if near:
+                k = min(near, key=lambda k: (-iv.overlap_length((out[k].start, out[k].end), (s, e)), abs(out[k].start - s)))
+                sp = out[k]
+                out[k] = Span(sp.speaker, round(min(sp.start, s), 3), round(max(sp.end, e), 3), sp.turn, sp.text, sp.n_words)
+            else:
+                bursts.append(Span(lab, round(s, 3), round(e, 3), None, "", 0))
+    return out, bursts
+
+
 _WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
 
 
@@ -267,10 +324,30 @@ def _words_near(turn: Turn | None, t0: float, t1: float, limit: int = 8) -> str:
     return text + (" ..." if len(got) > limit else "")
 
 
+def _spoke_before(activity: Mapping[str, np.ndarray] | None, speaker: str, t: float, within: float, hop: float) -> bool:
+    """Whether ``speaker``'s voice was active in the ``within`` seconds before ``t`` (True when unknown)."""
+    if activity is None or speaker not in activity or within <= 0:
+        return True
+    act = activity[speaker]
+    i1 = min(len(act), int(round(t / hop)))
+    i0 = max(0, i1 - int(round(within / hop)))
+    return i1 > i0 and bool(np.any(act[i0:i1]))
+
+
 def find_interruptions(
-    spans: Sequence[Span], turns: Sequence[Turn], backchannels: set[int], cfg: ConversationConfig
+    spans: Sequence[Span],
+    turns: Sequence[Turn],
+    backchannels: set[int],
+    cfg: ConversationConfig,
+    activity: Mapping[str, np.ndarray] | None = None,
+    hop: float = 0.01,
 ) -> list[Event]:
-    """Interruption events (see the module docstring)."""
+    """Interruption events (see the module docstring).
+
+    ``activity`` (speaker -> voice activity on the ``hop`` grid), when given, must
+    show A speaking in the ``interruption_pause`` seconds before B starts: B
+    starting in A's pause takes a turn, it does not interrupt.
+    """
     out: list[Event] = []
     real = [k for k, s in enumerate(spans) if s.turn is not None]
     for kb in real:
@@ -283,6 +360,8 @@ def find_interruptions(
             if a.speaker == b.speaker or ka in backchannels:
                 continue
             if not (a.start + cfg.interruption_min_into_turn <= b.start <= a.end - cfg.overlap_min):
+                continue
+            if not _spoke_before(activity, a.speaker, b.start, cfg.interruption_pause, hop):
                 continue
             ov = min(a.end, b.end) - b.start
             yielded = a.end - b.start <= cfg.interruption_yield
@@ -457,6 +536,8 @@ def analyse_conversation(
     agent: str | None,
     customer: str | None,
     cfg: ConversationConfig,
+    activity: Mapping[str, np.ndarray] | None = None,
+    hop: float = 0.01,
 ) -> ConversationResult:
     """All conversation events and counts.
 
@@ -469,6 +550,9 @@ def analyse_conversation(
     agent, customer : str or None
         Labels of the agent and the customer, when known.
     cfg : ConversationConfig
+    activity : mapping of speaker -> bool mask, optional
+        Each speaker's voice activity on the ``hop`` grid (see :func:`find_interruptions`).
+    hop : float
 
     Returns
     -------
@@ -504,7 +588,7 @@ def analyse_conversation(
             )
         )
         res.backchannels[b.speaker] = res.backchannels.get(b.speaker, 0) + 1
-    for ev in find_interruptions(spans, turns, res.backchannel_spans, cfg):
+    for ev in find_interruptions(spans, turns, res.backchannel_spans, cfg, activity, hop):
         events.append(ev)
         res.interruptions_made[ev.speaker] = res.interruptions_made.get(ev.speaker, 0) + 1
         res.interrupted[ev.target] = res.interrupted.get(ev.target, 0) + 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import intervals as iv
 from .config import ConversationConfig, ProsodyConfig
-from .conversation import Span, analyse_conversation, snap_turns, wordless_bursts
+from .conversation import Span, analyse_conversation, place_overlaps, snap_turns, wordless_bursts
 from .frames import intervals_to_mask, n_frames
 from .metrics import overlap_spans
 from .pace import fast_speech_events, speech_seconds, turn_wpm
@@ -47,6 +47,7 @@ def analyse_dynamics(
     duration: float,
     prosody: ProsodyConfig | None = None,
     conversation: ConversationConfig | None = None,
+    overlaps: Sequence[tuple[float, float]] = (),
 ) -> DynamicsResult:
     """Measure voice and conversation dynamics; fill ``turns`` and ``metrics`` in place.
 
@@ -64,6 +65,10 @@ def analyse_dynamics(
     duration : float
         Seconds.
     prosody, conversation : config sections, optional
+    overlaps : sequence of (start, end), optional
+        Mono calls: where two people talk at once (from the diarisation's
+        overlap detector); both speakers are given that time
+        (:func:`analysis.conversation.place_overlaps`).
 
     Returns
     -------
@@ -90,15 +95,20 @@ def analyse_dynamics(
             if sig.own_channel:
                 v = voices[sig.label]
                 bursts += wordless_bursts(v.activity, v.pitch.voiced, spans, sig.label, hop, ccfg.backchannel_max_duration)
+    if overlaps and not any(sig.own_channel for sig in signals):
+        spans, extra = place_overlaps(spans, overlaps)
+        bursts += extra
     all_spans = sorted(spans + bursts, key=lambda s: (s.start, s.end, s.speaker))
 
-    # 3. speech frames of each speaker
+    # 3. speech frames of each speaker (voice figures: their voice alone); talking frames (pace: overlaps too)
+    talking: dict[str, np.ndarray] = {}
     for sig in signals:
         v = voices[sig.label]
         own = [(s.start, s.end) for s in all_spans if s.speaker == sig.label]
         speech = v.activity & intervals_to_mask(own, len(v.activity), hop)
-        if not sig.own_channel:
-            others = [(s.start, s.end) for s in spans if s.speaker != sig.label]
+        talking[sig.label] = speech.copy()
+        if not sig.own_channel:  # mono: only where no one else speaks (overlaps included)
+            others = [(s.start, s.end) for s in all_spans if s.speaker != sig.label]
             speech &= ~intervals_to_mask(others, len(v.activity), hop)
         v.speech = speech
 
@@ -121,7 +131,7 @@ def analyse_dynamics(
     for sp in spans:
         t = turns[sp.turn]
         v = voices.get(t.speaker)
-        secs = speech_seconds(v.speech, sp.start, sp.end, hop) if v is not None else 0.0
+        secs = speech_seconds(talking[t.speaker], sp.start, sp.end, hop) if v is not None else 0.0
         w = turn_wpm(t, secs)
         t.wpm = round(w, 1) if w is not None else None
         if w is not None:
@@ -140,7 +150,7 @@ def analyse_dynamics(
     # 6. conversation
     agent = next((s.label for s in speakers if s.role == "agent"), None)
     customer = next((s.label for s in speakers if s.role == "customer"), None)
-    conv = analyse_conversation(all_spans, turns, agent, customer, ccfg)
+    conv = analyse_conversation(all_spans, turns, agent, customer, ccfg, {lab: v.activity for lab, v in voices.items()}, hop)
     events += conv.events
     for sm in metrics.speakers:
         lab = sm.speaker

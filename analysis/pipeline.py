@@ -92,12 +92,13 @@ class Analyzer:
         log.info("%s: %s, %.1f s, %s", path, audio.codec, audio.duration, layout.detail)
 
         step("transcribe")
+        overlaps: list[tuple[float, float]] = []
         if layout.kind == "dual":
             speakers, words, activity = self._dual_channel_words(audio, layout, warnings)
             diarization = "channels"
             agent_channel = {"left": 0, "right": 1}.get(cfg.roles.agent_channel)
         else:
-            speakers, words = self._mono_words(audio, layout, warnings)
+            speakers, words, overlaps = self._mono_words(audio, layout, warnings)
             diarization = self._mono_diarization
             agent_channel = None
             if cfg.roles.agent_channel != "auto":
@@ -121,7 +122,8 @@ class Analyzer:
 
         step("prosody")
         dynamics = analyse_dynamics(
-            self._speaker_signals(audio, layout, speakers), speakers, turns, metrics, audio.duration, cfg.prosody, cfg.conversation
+            self._speaker_signals(audio, layout, speakers), speakers, turns, metrics, audio.duration, cfg.prosody, cfg.conversation,
+            overlaps=overlaps,
         )
         events.extend(dynamics.events)
         contours = dynamics.contours
@@ -198,9 +200,12 @@ class Analyzer:
         signal = mono_signal(audio.samples, layout)
         return [SpeakerSignal(s.label, signal, sr, False) for s in speakers]
 
-    def _mono_words(self, audio: Audio, layout: Layout, warnings: list[str]) -> tuple[list[Speaker], dict[str, list[Word]]]:
+    def _mono_words(
+        self, audio: Audio, layout: Layout, warnings: list[str]
+    ) -> tuple[list[Speaker], dict[str, list[Word]], list[tuple[float, float]]]:
         """Transcribe the one signal; diarise it (``diarization`` settings); give each word the speaker it overlaps most.
 
+        Returns the speakers, their words, and where two people talk at once (cluster backend).
         Sets ``self._mono_diarization`` to the backend used (recorded as ``call.diarization``).
         """
         from .diarization import attribute_words, diarize
@@ -222,5 +227,5 @@ class Analyzer:
             by_speaker = {lab: ws for lab, ws in by_speaker.items() if ws}
         if not by_speaker:
             by_speaker = {"S0": []}
-        return [Speaker(label=lab) for lab in by_speaker], by_speaker
+        return [Speaker(label=lab) for lab in by_speaker], by_speaker, list(result.overlaps)
 

@@ -24,7 +24,7 @@ apt_install() {  # install Debian packages that are missing (needs root); never 
 }
 
 stamp_of() {
-  { cat requirements.lock pyproject.toml; "$PY" --version; } | sha256sum | cut -c1-16
+  { cat requirements.lock requirements-nodeps.lock pyproject.toml; "$PY" --version; } | sha256sum | cut -c1-16
 }
 
 want="$(stamp_of)"
@@ -33,8 +33,9 @@ if [[ "$have" != "$want" ]]; then
   echo "setup: building environment in $VENV (first run: a few minutes)" >&2
   [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.lock 2>&1 | grep -v '^WARNING: Location' || true
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.lock 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
-  "$VENV/bin/python" -c "import analysis, faster_whisper, pyannote.audio" \
+  "$VENV/bin/python" -c "import analysis, faster_whisper, pyannote.audio; from analysis.diarization.overlap import bundled_segmentation_path as p; p()" \
     || { echo "setup: the environment in $VENV does not import; remove it and run again" >&2; exit 1; }
   echo "$want" > "$VENV/.callreview-stamp"
 fi

@@ -253,18 +253,12 @@ def test_events_match_the_planted_truth(analyzed, name):
         pytest.skip(f"{name}: mono call not diarised (one speaker); conversation events need two")
     roles = {s.label: s.role for s in rep.speakers}
     res = match(rep.events, truth["events"], roles)
-    mono = truth["layout"] == "mono"
+    # Mono calls: overlapping talk comes from the overlap detector (pyannote/segmentation); it misses one
+    # planted overlap, mono_call's "Right." at 43.3 s (its overlap score there is 0.2, against about 0.9
+    # for the others), and so that backchannel. Everything detected must be planted.
+    known_misses = {("mono_call", "overlap"): 1, ("mono_call", "backchannel"): 1}
     for kind, (m, d, t) in res.items():
-        if mono and kind in ("overlap", "interruption", "backchannel", "raised_voice"):
-            # Known gap on mono calls: diarisation keeps overlapping speech only at turn exchanges, so
-            # speech over the other speaker (overlaps, backchannels, interruptions) is not separated;
-            # a raised voice is found, but the mixed signal gives extra ones. What is detected must be real.
-            if kind == "raised_voice":
-                assert m == t, f"{name}: {kind}: {m} of {t} planted events found"
-            else:
-                assert m == d, f"{name}: {kind}: {d - m} detected events not planted"
-            continue
-        assert m == t, f"{name}: {kind}: {m} of {t} planted events found (onset within 0.25 s)"
+        assert m >= t - known_misses.get((name, kind), 0), f"{name}: {kind}: {m} of {t} planted events found (onset within 0.25 s)"
         assert m == d, f"{name}: {kind}: {d - m} detected events not planted"
     cm = rep.metrics.call
     assert cm.interruptions == res["interruption"][1] and cm.backchannels == res["backchannel"][1]
@@ -279,3 +273,59 @@ def test_events_match_the_planted_truth(analyzed, name):
     assert all(sm.longest_monologue > 0 for sm in by.values())
     agent = next(s.label for s in rep.speakers if s.role == "agent")
     assert by[agent].questions >= 1  # every sample agent asks (e.g. "Is there anything else ...?")
+
+
+# --- mono calls: overlapped speech from the overlap detector (place_overlaps) ------------------
+
+
+def test_place_overlaps_backchannel_inside_a_turn_becomes_a_wordless_burst():
+    from analysis.conversation import place_overlaps
+
+    ts = [turn("C", 0.0, 8.0, "so the engineer came on Monday and said the meter was fine but it still reads zero"),
+          turn("A", 9.0, 12.0, "okay let me look at that")]
+    spans, bursts = place_overlaps(spans_of(ts), [(3.0, 3.5)])
+    assert spans == spans_of(ts)  # nothing widened: the customer's turn already covers it
+    assert [(b.speaker, b.start, b.end, b.turn) for b in bursts] == [("A", 3.0, 3.5, None)]
+    res = run(ts, extra=bursts)
+    (bc,) = kinds(res, "backchannel")
+    assert (bc.speaker, bc.target, bc.start) == ("A", "C", 3.0)
+    (ov,) = kinds(res, "overlap")
+    assert (ov.start, ov.end) == (3.0, 3.5)
+    assert not kinds(res, "interruption")
+
+
+def test_place_overlaps_widens_the_turn_that_starts_under_the_other():
+    from analysis.conversation import place_overlaps
+
+    # diarisation put the change at 5.0; the detector heard the agent from 4.4 on
+    ts = [turn("C", 0.0, 5.0, "I have called three times about this and nobody has done anything"),
+          turn("A", 5.0, 8.0, "I already told you the engineer is booked")]
+    spans, bursts = place_overlaps(spans_of(ts), [(4.4, 5.2)])
+    assert not bursts
+    assert (spans[0].start, spans[0].end) == (0.0, 5.2)  # the customer speaks on under the agent
+    assert (spans[1].start, spans[1].end) == (4.4, 8.0)  # the agent starts under the customer
+    act = {"C": np.ones(800, dtype=bool), "A": np.zeros(800, dtype=bool)}
+    res = analyse_conversation(sorted(spans, key=lambda s: s.start), ts, "A", "C", CFG, act, 0.01)
+    (ev,) = kinds(res, "interruption")
+    assert (ev.speaker, ev.target, ev.start) == ("A", "C", 4.4)
+
+
+def test_place_overlaps_ignores_regions_where_nobody_spoke():
+    from analysis.conversation import place_overlaps
+
+    ts = [turn("C", 0.0, 2.0, "hello there"), turn("A", 6.0, 8.0, "hello how can I help")]
+    spans, bursts = place_overlaps(spans_of(ts), [(3.0, 3.4)])
+    assert spans == spans_of(ts) and bursts == []
+
+
+def test_starting_in_the_other_speakers_pause_is_not_an_interruption():
+    # the customer's turn (by its words) runs 0-6 s, but their voice stopped at 4.0: the agent
+    # starting at 4.6 takes the turn in a pause, it does not interrupt
+    ts = [turn("C", 0.0, 6.0, "the bill says four hundred pounds and it should be forty"), turn("A", 4.6, 9.0, "right I can see the reading was wrong")]
+    act = {"C": np.zeros(1000, dtype=bool), "A": np.zeros(1000, dtype=bool)}
+    act["C"][:400] = True
+    spans = sorted(spans_of(ts), key=lambda s: s.start)
+    assert not kinds(analyse_conversation(spans, ts, "A", "C", CFG, act, 0.01), "interruption")
+    act["C"][:450] = True  # ... but talking until 4.5 s: the agent cuts in
+    assert kinds(analyse_conversation(spans, ts, "A", "C", CFG, act, 0.01), "interruption")
+    assert kinds(analyse_conversation(spans, ts, "A", "C", CFG), "interruption")  # no activity given: not checked

@@ -63,11 +63,16 @@ class Diarization:
         The backend that produced them: ``channels``, ``pyannote`` or ``cluster``.
     warnings : list of str
         Fallbacks and doubts, worded for the report.
+    overlaps : list of (start, end)
+        Cluster backend: where two or more people talk at once
+        (:mod:`.overlap`); its segments give one speaker per moment. Empty for
+        the other backends (their segments overlap where people do).
     """
 
     segments: list[SpeakerSegment]
     backend: str
     warnings: list[str] = field(default_factory=list)
+    overlaps: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def speakers(self) -> list[str]:
@@ -161,7 +166,26 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
 
         x = soxr.resample(x, sample_rate, ANALYSIS_RATE, quality="HQ").astype(np.float32)
     result = cluster_diarize(x, cfg)
-    return Diarization(_segments(result.segments), "cluster", warnings + result.warnings)
+    overlaps = _overlaps(x, cfg, warnings)
+    return Diarization(_segments(result.segments), "cluster", warnings + result.warnings, overlaps)
+
+
+def _overlaps(x: np.ndarray, cfg: DiarizationConfig, warnings: list[str]) -> list[tuple[float, float]]:
+    """Overlapped speech for the cluster backend; with ``overlap = "auto"`` a missing model is a warning, not an error."""
+    if cfg.overlap == "off":
+        return []
+    from .overlap import detect_overlaps
+    from .pyannote_backend import resolve_token
+
+    try:
+        return detect_overlaps(x, cfg, resolve_token(cfg))
+    except ModelUnavailableError as exc:
+        if cfg.overlap != "auto":
+            raise
+        log.info("overlap detection unavailable: %s", exc)
+        warnings.append(f"diarisation: overlapping talk not detected ({_short(str(exc))}); overlaps, backchannels and "
+                        "interruptions can only be found at turn exchanges")
+        return []
 
 
 def channel_segments(samples: np.ndarray, sample_rate: int) -> list[tuple[float, float, str]]:

@@ -16,7 +16,6 @@ in different clusters.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bundled import package_file
 from ..errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -49,19 +49,13 @@ def ge2e_weights_path() -> Path:
     ModelUnavailableError
         When resemblyzer is not installed or its weights file is missing.
     """
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailableError(
-            "speaker encoder unavailable: the 'resemblyzer' package (which ships the GE2E weights) is not installed; "
-            "pip install resemblyzer, or use --diarization pyannote"
-        )
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "pretrained.pt"
-        if path.is_file():
-            return path
-    raise ModelUnavailableError(
-        f"speaker encoder unavailable: resemblyzer is installed at {list(spec.submodule_search_locations)} but has no "
-        "pretrained.pt; reinstall it (pip install --force-reinstall resemblyzer)"
+    return package_file(
+        "resemblyzer",
+        "pretrained.pt",
+        missing="speaker encoder unavailable: the 'resemblyzer' package (which ships the GE2E weights) is not installed; "
+        "pip install resemblyzer, or use --diarization pyannote",
+        broken="speaker encoder unavailable: resemblyzer is installed at {where} but has no "
+        "pretrained.pt; reinstall it (pip install --force-reinstall resemblyzer)",
     )
 
 
