@@ -96,6 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-cert", metavar="FILE", help="PEM certificate: serve HTTPS (with --ssl-key)")
     p.add_argument("--ssl-key", metavar="FILE", help="PEM private key of --ssl-cert")
 
+    p = sub.add_parser(
+        "train-cues", parents=[common], help="train a cue classifier on your own labelled utterances",
+        description="Train the cue classifier (all-MiniLM-L6-v2 with low-rank adapters) on labelled utterances (JSON Lines: "
+        "text, role, cues) and the rubric's example phrases, and write it to FILE; point the rubric at it with "
+        '[detection] classifier = "FILE". About 10 minutes per 3,000 utterances on 2 CPU cores.',
+    )
+    p.add_argument("data", nargs="+", metavar="LABELLED.jsonl", help="labelled utterances, one JSON object a line")
+    p.add_argument("--out", metavar="FILE", required=True, help="the classifier file to write (.npz)")
+    p.add_argument("--rubric", metavar="FILE", help="rubric whose cues, examples and counter-examples are used (default: the shipped rubric)")
+    p.add_argument("--epochs", type=_positive_int, default=4, help="passes over the data (default 4)")
+    p.add_argument("--holdout", nargs="*", default=[], metavar="SPLIT", help="leave out utterances of these splits (to measure on them)")
+
     p = sub.add_parser("hash-password", parents=[common], help="hash a dashboard password (for CALLREVIEW_DASHBOARD_PASSWORD_HASH)",
                        description="Read a password (prompted twice on a terminal, else the first line of stdin) and print its "
                        "scrypt hash; export it as CALLREVIEW_DASHBOARD_PASSWORD_HASH so the password itself is stored nowhere.")
@@ -222,6 +234,26 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return serve(args.dir, host=args.host, port=args.port, audio_roots=args.audio_root, ssl_cert=args.ssl_cert, ssl_key=args.ssl_key)
 
 
+def cmd_train_cues(args: argparse.Namespace) -> int:
+    from .cue_model import build_training_set, train_classifier
+    from .rubric import load_rubric
+
+    rubric = load_rubric(args.rubric)
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        print(f"error: {out}: the classifier file must end in .npz", file=sys.stderr)
+        return 2
+    examples, meta = build_training_set(args.data, rubric, args.holdout)
+    kinds = list(rubric.cues)
+    roles = [rubric.cues[k].speaker for k in kinds]
+    print(f"training on {len(examples)} utterances and phrases ({len(examples) - meta['rubric']['phrases']} labelled)", file=sys.stderr)
+    weights = train_classifier(examples, kinds, roles, epochs=args.epochs, progress=lambda line: print("  " + line, file=sys.stderr),
+                               meta=meta)
+    weights.save(out)
+    print(f"wrote {out}; use it with [detection] classifier = \"{out.resolve()}\" in your rubric")
+    return 0
+
+
 def cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
@@ -261,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_dashboard(args)
         if args.command == "hash-password":
             return cmd_hash_password(args)
+        if args.command == "train-cues":
+            return cmd_train_cues(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

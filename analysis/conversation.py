@@ -375,7 +375,7 @@ def find_interruptions(
         yielded = a.end - b.start <= cfg.interruption_yield
         b_words = _words_near(turns[b.turn], b.start - 0.5, b.start + 3.0) or b.text[:60]
         a_words = _words_near(turns[a.turn], b.start - 2.0, ov_end + 0.2)
-        how = f"{a.speaker} stops {a.end - b.start:.1f} s later" if yielded else f"they talk over each other for {ov_end - b.start:.1f} s"
+        how = f"the interrupted speaker stops {a.end - b.start:.1f} s later" if yielded else f"they talk over each other for {ov_end - b.start:.1f} s"
         out.append(
             Event(
                 kind="interruption",
@@ -582,7 +582,7 @@ def analyse_conversation(
                 end=round(b.end, 3),
                 speaker=b.speaker,
                 target=target,
-                detail=f"{said} while {target} keeps talking" + (f" (\"{a_words}\")" if a_words else ""),
+                detail=f"{said} while the other speaker keeps talking" + (f" (\"{a_words}\")" if a_words else ""),
                 value=round(b.duration, 2),
                 unit="s",
             )

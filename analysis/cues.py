@@ -14,6 +14,13 @@ semantic
     within ``detection.margin`` of the best example of any cue, and beats every
     counter-example (neutral phrase) by at least ``detection.margin``. Only cues
     of the speaker's role are considered.
+model
+    A classifier trained on labelled utterances (:mod:`analysis.cue_model`)
+    gives each sentence, clause and short turn a probability per cue; a cue
+    whose probability reaches ``detection.classifier_threshold`` (or the cue's
+    own) is found. Paraphrase and customer repetition found this way also need
+    some likeness (``detection.classifier_context``) with the customer's
+    earlier words: restating or repeating needs something to restate.
 context (semantic, for two cues)
     *paraphrase*: an agent sentence whose meaning restates a statement of the
     customer's previous turn (similarity >= ``detection.paraphrase.similarity``;
@@ -43,6 +50,7 @@ _APOSTROPHES = "'\u2019\u2018`"
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _CLAUSE_SPLIT = re.compile(r"[,;:]\s+|\s+-\s+")
 _WORD = re.compile(r"[A-Za-z0-9']+")
+MAX_WHOLE_WORDS = 45  # a turn this short is also given to the classifier whole
 
 
 # --- text helpers -------------------------------------------------------------------
@@ -164,6 +172,9 @@ class Match:
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
+#: Cues whose meaning depends on what the customer said before.
+CONTEXT_CUES = ("paraphrase", "customer_repetition")
+
 
 class CueDetector:
     """Find the rubric's cues in texts and turns.
@@ -175,11 +186,16 @@ class CueDetector:
         Maps a list of texts to unit-length embeddings (e.g.
         ``embeddings.get_encoder().encode``). Without it only phrase patterns
         (and no paraphrase-by-meaning or repetition-by-meaning) are used.
+    classifier : CueClassifier, optional
+        Cue probabilities per sentence (:mod:`analysis.cue_model`); without it,
+        no cue is found by the classifier.
     """
 
-    def __init__(self, rubric: Rubric, encode: Encoder | None = None) -> None:
+    def __init__(self, rubric: Rubric, encode: Encoder | None = None, classifier=None) -> None:
         self.rubric = rubric
         self.encode = encode
+        self.classifier = classifier
+        self.clauses_for_classifier = False
         self.patterns = {k: compile_patterns(rule.patterns) for k, rule in rubric.cues.items()}
         self._openers = compile_patterns(rubric.detection.paraphrase.openers)
         self._requests = compile_patterns(rubric.detection.paraphrase.requests)
@@ -235,6 +251,8 @@ class CueDetector:
                 if kind == "paraphrase":  # a lead-in ("so if I understand correctly"): quote what is restated too
                     qe = max(qe, next((sp[1] for sp in sentences if sp[0] <= s < sp[1]), qe))
                 found.append(Match(kind, qs, qe, text[qs:qe], "pattern", pattern))
+        if self.classifier is not None:
+            found.extend(self._classified(text, role, sentences, previous_customer))
         if self.encode is not None:
             found.extend(self._semantic(text, role, sentences))
             if role == "agent" and previous_customer:
@@ -277,6 +295,71 @@ class CueDetector:
                 if sim >= self.rubric.cue_similarity(kind) and sim + margin >= best_cue and sim >= best_counter + margin:
                     out.append(Match(kind, s, e, text[s:e], "semantic", examples[j], round(sim, 3)))
         return out
+
+    def _classified(self, text: str, role: str, sentences: list[tuple[int, int]], previous: Sequence[str]) -> list[Match]:
+        """Cues the classifier finds in the sentences and clauses of ``text`` (and in ``text`` itself when short)."""
+        clf = self.classifier
+        cands = self._classifier_pieces(text, sentences)
+        whole = (0, len(text))
+        if n_words(text) <= MAX_WHOLE_WORDS and text.strip() and whole not in cands:
+            cands.append(whole)
+        if not cands:
+            return []
+        pieces = [text[s:e] for s, e in cands]
+        probs = clf.predict(pieces)
+        out: list[Match] = []
+        for kind, rule in self.rubric.cues.items():
+            j = clf.index(kind)
+            if rule.speaker != role or j is None:
+                continue
+            thr = self.rubric.classifier_threshold(kind)
+            hits = [i for i in range(len(cands)) if probs[i, j] >= thr]
+            if not hits:
+                continue
+            # quote the shortest piece that carries the cue
+            i = min(hits, key=lambda i: (cands[i][1] - cands[i][0], -probs[i, j]))
+            p = float(probs[i, j])
+            note = ""
+            if kind in CONTEXT_CUES:
+                like, said = self._context_likeness(pieces[i], kind, previous)
+                if like < self.rubric.detection.classifier_context:
+                    continue
+                note = f'; customer said: "{said}"'
+            elif self.encode is not None:
+                note = self._closest_example(pieces[i], kind)
+            s, e = cands[i]
+            out.append(Match(kind, s, e, pieces[i], "model", f"cue classifier, p = {p:.2f}{note}", round(p, 3)))
+        return out
+
+    def _classifier_pieces(self, text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """What the classifier reads: whole sentences (it was trained on utterances; a comma clause cut
+        from its sentence loses the words that say whose fault or whose job something is)."""
+        if self.clauses_for_classifier:
+            return self._candidates(text, sentences)
+        min_words = self.rubric.detection.min_words
+        return [sp for sp in sentences if n_words(text[sp[0]:sp[1]]) >= min_words]
+
+    def _context_likeness(self, piece: str, kind: str, previous: Sequence[str]) -> tuple[float, str]:
+        """Highest similarity of ``piece`` with a sentence of the customer's earlier words, and that sentence."""
+        if self.encode is None or not previous:
+            return 0.0, ""
+        said = previous[-1:] if kind == "paraphrase" else list(previous)
+        theirs = list(dict.fromkeys(t[s:e] for t in said for s, e in sentence_spans(t)))
+        if not theirs:
+            return 0.0, ""
+        sims = self.encode([piece]) @ self.encode(theirs).T  # type: ignore[misc]
+        j = int(np.argmax(sims[0]))
+        return float(sims[0, j]), theirs[j]
+
+    def _closest_example(self, piece: str, kind: str) -> str:
+        """'; closest example: "..."' for the rubric example of ``kind`` most like ``piece`` (explains a classifier match)."""
+        rule = self.rubric.cues[kind]
+        vecs, labels, examples = self._bank.get(rule.speaker, (None, [], []))
+        idx = [i for i, lab in enumerate(labels) if lab == kind]
+        if vecs is None or not idx:
+            return ""
+        sims = self.encode([piece]) @ vecs[idx].T  # type: ignore[misc]
+        return f'; closest rubric example: "{examples[idx[int(np.argmax(sims[0]))]]}"'
 
     def _restated(self, text: str, sentences: list[tuple[int, int]], customer_text: str) -> list[Match]:
         rule = self.rubric.detection.paraphrase
@@ -388,6 +471,10 @@ class CueDetector:
             and repetition clauses (what later customer turns and the agent's
             restatements are compared with). Without roles, all of them.
         """
+        if self.classifier is not None:
+            whole = [t for t in texts if t.strip() and n_words(t) <= MAX_WHOLE_WORDS]
+            cands = [t[s:e] for t in texts for s, e in self._classifier_pieces(t, sentence_spans(t))]
+            self.classifier.predict(list(dict.fromkeys(cands + whole)))
         if self.encode is None:
             return
         pieces: list[str] = []
@@ -423,13 +510,17 @@ OPPOSITES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Methods that find a cue by meaning (not by an explicit phrase).
+MEANING = ("semantic", "model")
+
+
 def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> list[Match]:
     """One match per cue kind for overlapping spans: patterns first, then the most similar.
 
     ``sentences`` (character spans of the text) widen the non-apology rule from the
     matched words to their sentence.
     """
-    rank = {"pattern": 0, "rule": 1, "semantic": 2}
+    rank = {"pattern": 0, "rule": 1, "model": 2, "semantic": 3}
     ordered = sorted(found, key=lambda m: (rank.get(m.method, 3), -(m.similarity or 0.0), m.start))
     kept: list[Match] = []
     for m in ordered:
@@ -441,7 +532,7 @@ def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> li
     restated = [k for k in kept if k.kind == "paraphrase"]
     kept = [
         k for k in kept
-        if not (k.method == "semantic" and k.kind != "paraphrase" and any(p.start <= k.start and k.end <= p.end for p in restated))
+        if not (k.method in MEANING and k.kind != "paraphrase" and any(p.start <= k.start and k.end <= p.end for p in restated))
     ]
     def sentence_of(m: Match) -> tuple[int, int]:
         return next(((a, b) for a, b in sentences if a <= m.start < b), (m.start, m.end))
@@ -455,7 +546,14 @@ def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> li
     phrased = [k for k in kept if k.method in ("pattern", "rule")]
     kept = [
         k for k in kept
-        if not (k.method == "semantic" and any(p.kind in OPPOSITES.get(k.kind, ()) and same_sentence(k, p) for p in phrased))
+        if not (k.method in MEANING and any(p.kind in OPPOSITES.get(k.kind, ()) and same_sentence(k, p) for p in phrased))
+    ]
+    # hiding behind policy is a refusal that offers nothing: a refusal that comes with another way in the
+    # same sentence ("I can't refund it, but what I can do is ...") is an alternative, not policy hiding
+    alternatives = [k for k in kept if k.kind == "alternatives"]
+    kept = [
+        k for k in kept
+        if not (k.kind == "policy_hiding" and k.method in MEANING and any(same_sentence(k, a) for a in alternatives))
     ]
     # an apology is sincere or not: a non-apology wins over a sincere apology in the same sentence
     # ("if anything I said came across badly, sorry about that")

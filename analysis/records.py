@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import SchemaError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Role = Literal["agent", "customer", "unknown"]
 
@@ -166,8 +166,8 @@ class Cue(Record):
     start: float
     end: float
     quote: str = Field(description="The words that matched.")
-    method: Literal["pattern", "semantic", "rule"] = "pattern"
-    matched: str = Field(description="The rubric pattern or example phrase that matched.")
+    method: Literal["pattern", "semantic", "model", "rule"] = "pattern"
+    matched: str = Field(description="The rubric pattern or example phrase that matched, or the classifier's probability.")
     similarity: float | None = None
 
 
@@ -210,6 +210,8 @@ class RubricIdentity(Record):
     version: str
     sha256: str = Field(description="SHA-256 of the rubric file's bytes.")
     source: str = Field(default="", description="Path of the rubric file as given.")
+    classifier: str | None = Field(default=None, description='The cue classifier used: "builtin", a file name, or null (none).')
+    classifier_sha256: str | None = Field(default=None, description="SHA-256 of the cue classifier file.")
 
 
 class Redaction(Record):

@@ -95,6 +95,19 @@ class Detection(_Strict):
     similarity: float = Field(0.60, ge=0.0, le=1.0, description="Default similarity threshold for example phrases.")
     margin: float = Field(0.03, ge=0.0, le=1.0)
     min_words: int = Field(2, ge=1)
+    classifier: str = Field(
+        "builtin",
+        min_length=1,
+        description='Cue classifier: "builtin" (shipped), "none" (patterns and examples only), or a .npz file '
+        "from `callreview train-cues` (a relative path is relative to the rubric file).",
+    )
+    classifier_threshold: float = Field(0.7, gt=0.0, lt=1.0, description="Probability the classifier needs to report a cue.")
+    classifier_context: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="Paraphrase and customer repetition found by the classifier also need this similarity with the customer's earlier words.",
+    )
     paraphrase: ParaphraseRule = Field(default_factory=ParaphraseRule)
     repetition: RepetitionRule = Field(default_factory=RepetitionRule)
 
@@ -105,6 +118,7 @@ class CueRule(_Strict):
     patterns: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
     similarity: float | None = Field(None, ge=0.0, le=1.0, description="Overrides detection.similarity for this cue.")
+    classifier_threshold: float | None = Field(None, gt=0.0, lt=1.0, description="Overrides detection.classifier_threshold for this cue.")
 
     @field_validator("patterns")
     @classmethod
@@ -273,6 +287,25 @@ class Rubric(_Strict):
         """Similarity threshold of cue ``kind`` (its own, else the default)."""
         rule = self.cues[kind]
         return rule.similarity if rule.similarity is not None else self.detection.similarity
+
+    def classifier_threshold(self, kind: str) -> float:
+        """Classifier probability cue ``kind`` needs (its own, else the default)."""
+        rule = self.cues[kind]
+        return rule.classifier_threshold if rule.classifier_threshold is not None else self.detection.classifier_threshold
+
+    def classifier_path(self) -> Path | None:
+        """The classifier file the rubric names: None for "none"; the shipped file for "builtin"."""
+        choice = self.detection.classifier.strip()
+        if choice.lower() == "none":
+            return None
+        if choice.lower() == "builtin":
+            from .cue_model import BUILTIN
+
+            return BUILTIN
+        p = Path(choice).expanduser()
+        if not p.is_absolute() and self.source and not self.source.startswith("<"):
+            p = Path(self.source).parent / p
+        return p
 
     def with_weights(self, weights: dict[str, float]) -> "Rubric":
         """A copy with component weights replaced, keys like ``"empathy.ownership"``.

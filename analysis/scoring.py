@@ -178,8 +178,11 @@ def _words_said(view: CallView, speaker: str | None, start: float, end: float) -
 
 
 def _cue_evidence(cue: Cue, why: str, effect: str) -> Evidence:
-    how = f'pattern "{cue.matched}"' if cue.method == "pattern" else cue.matched if cue.matched.startswith(("restates", "said before")) else f'like "{cue.matched}"'
-    sim = f", similarity {cue.similarity:.2f}" if cue.similarity is not None else ""
+    if cue.method == "model":  # "cue classifier, p = 0.93; closest rubric example: ..." says it all
+        how, sim = cue.matched, ""
+    else:
+        how = f'pattern "{cue.matched}"' if cue.method == "pattern" else cue.matched if cue.matched.startswith(("restates", "said before")) else f'like "{cue.matched}"'
+        sim = f", similarity {cue.similarity:.2f}" if cue.similarity is not None else ""
     return Evidence(
         start=cue.start,
         end=cue.end,
@@ -808,6 +811,36 @@ def top_evidence(score: Score, n: int = 3) -> list[tuple[ScoreComponent, Evidenc
 # --- the pipeline stage -------------------------------------------------------------------------------
 
 
+def classifier_identity(rubric: "Rubric") -> tuple[str | None, str | None]:
+    """Name ("builtin" or the file's name) and SHA-256 of the cue classifier ``rubric`` uses; (None, None) for none.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The rubric names a classifier file that does not exist.
+    """
+    path = rubric.classifier_path()
+    if path is None:
+        return None, None
+    from .cue_model import BUILTIN, file_sha256
+
+    try:
+        sha = file_sha256(path)
+    except OSError:
+        from .errors import ModelUnavailableError
+
+        if path == BUILTIN:
+            raise ModelUnavailableError(
+                f"{path}: the shipped cue classifier is missing; reinstall callreview, or set "
+                '[detection] classifier = "none" in the rubric (patterns and example phrases only)'
+            ) from None
+        raise ModelUnavailableError(
+            f"{path}: cue classifier file named by the rubric ({rubric.source}) not found; "
+            'train one with `callreview train-cues` or set [detection] classifier = "builtin"'
+        ) from None
+    return ("builtin" if path == BUILTIN else path.name), sha
+
+
 class ScoringStage:
     """Cues, sentiment and scores for the :class:`~analysis.pipeline.Analyzer`.
 
@@ -830,24 +863,34 @@ class ScoringStage:
 
         self.cfg = cfg
         self.rubric = load_rubric(cfg.rubric)
+        if cfg.semantic:
+            classifier_identity(self.rubric)  # a missing classifier file fails now, before any audio
         self._detector: "CueDetector | None" = None
 
     @property
     def identity(self) -> RubricIdentity:
         r = self.rubric
-        return RubricIdentity(name=r.name, version=r.version, sha256=r.sha256, source=r.source)
+        clf_name, clf_sha = classifier_identity(r) if self.cfg.semantic else (None, None)
+        return RubricIdentity(name=r.name, version=r.version, sha256=r.sha256, source=r.source,
+                              classifier=clf_name, classifier_sha256=clf_sha)
 
     def detector(self) -> "CueDetector":
-        """The cue detector (loads the embedding model the first time when ``semantic`` is on)."""
+        """The cue detector (loads the embedding model and the cue classifier the first time when ``semantic`` is on)."""
         if self._detector is None:
             from .cues import CueDetector
 
             encode = None
+            classifier = None
             if self.cfg.semantic:
                 from .embeddings import get_encoder
 
                 encode = get_encoder(self.cfg.device).encode
-            self._detector = CueDetector(self.rubric, encode)
+                path = self.rubric.classifier_path()
+                if path is not None:
+                    from .cue_model import get_classifier
+
+                    classifier = get_classifier(path, self.cfg.device)
+            self._detector = CueDetector(self.rubric, encode, classifier)
         return self._detector
 
     def apply(

@@ -196,7 +196,10 @@ def test_report_records_the_key_it_was_made_with(analyzed) -> None:
 
     report = analyzed(shared_file("real/faster_whisper/stereo_diarization.wav"))
     cfg = Config()
-    assert report_result_key(report) == result_key(cfg.to_dict(), rubric_identity(cfg)["sha256"], __version__)
+    ident = rubric_identity(cfg)
+    assert ident["classifier_sha256"] == report.call.rubric.classifier_sha256  # the shipped cue classifier is part of the key
+    assert report_result_key(report) == result_key(cfg.to_dict(), ident["sha256"], __version__, ident["classifier_sha256"])
+    assert report_result_key(report) != result_key(cfg.to_dict(), ident["sha256"], __version__)
 
 
 # --- the command --------------------------------------------------------------------------
