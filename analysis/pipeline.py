@@ -31,6 +31,9 @@ from .turns import build_turns
 log = logging.getLogger(__name__)
 
 CHANNEL_LABELS = ("left", "right")
+# Mono calls longer than this are diarised after transcription rather than beside it:
+# the two stages' working memory then never adds up (a 3-hour call stays in bounded memory).
+CONCURRENT_DIARIZATION_MAX = 3600.0
 
 Progress = Callable[[str], None]
 
@@ -211,13 +214,17 @@ class Analyzer:
         from .diarization import attribute_words, diarize
 
         signal = mono_signal(audio.samples, layout)
-        # Diarisation needs only the audio: it runs in a second thread while the
-        # recogniser transcribes (both release the GIL in their native code, and
-        # Whisper's decoding leaves cores idle), so its cost is mostly hidden.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as pool:
-            pending = pool.submit(diarize, signal, audio.sample_rate, self.config.diarization)
-            words = self.transcriber.transcribe(signal)  # an error here waits for the thread, then propagates
-            result = pending.result()  # re-raises a diarisation error
+        if audio.duration > CONCURRENT_DIARIZATION_MAX:
+            words = self.transcriber.transcribe(signal)
+            result = diarize(signal, audio.sample_rate, self.config.diarization)
+        else:
+            # Diarisation needs only the audio: it runs in a second thread while the
+            # recogniser transcribes (both release the GIL in their native code, and
+            # Whisper's decoding leaves cores idle), so its cost is mostly hidden.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as pool:
+                pending = pool.submit(diarize, signal, audio.sample_rate, self.config.diarization)
+                words = self.transcriber.transcribe(signal)  # an error here waits for the thread, then propagates
+                result = pending.result()  # re-raises a diarisation error
         self._mono_diarization = result.backend
         warnings.extend(result.warnings)
         by_speaker = attribute_words(words, result.tuples())

@@ -1,8 +1,9 @@
-"""Peak memory (RSS), wall time and speed of `callreview analyze` on long dual-channel calls.
+"""Peak memory (RSS), wall time and speed of `callreview analyze` on long calls.
 
     .venv/bin/python scripts/bench_memory.py                 # 10-minute and 3-hour calls
     .venv/bin/python scripts/bench_memory.py --minutes 10    # only the 10-minute call
     .venv/bin/python scripts/bench_memory.py --minutes 10 180 --stages
+    .venv/bin/python scripts/bench_memory.py --mono          # the same calls mixed to one channel
 
 The calls are built at run time in a temporary folder (deleted afterwards): an
 8 kHz stereo PCM16 WAV, written block by block, made of the dual-channel
@@ -10,7 +11,9 @@ recordings at hand - the sample calls ``sample_audio/calm_agent.flac``,
 ``rude_agent.flac``, ``tel_billing_8k.wav`` and, when present, the real call
 ``../shared/data/real/aws_lca/Auto_Repairs_40_UTC_stereo.wav`` - each resampled
 to 8 kHz, one after the other with 1 to 6 s of digital silence between them,
-repeated until the call is long enough (the last piece is cut). Each call is
+repeated until the call is long enough (the last piece is cut). With ``--mono``
+the pieces are mixed down to one channel, so the call goes through mono
+diarisation (clustering and overlap detection) instead. Each call is
 analysed by ``callreview analyze`` in a fresh subprocess; its peak RSS is the
 ``ru_maxrss`` that ``os.wait4`` returns for that child alone.
 
@@ -80,8 +83,8 @@ print(json.dumps([(s, *peaks[s]) for s in order]))
 """
 
 
-def sources() -> list[tuple[str, np.ndarray]]:
-    """The dual-channel recordings available, as (name, int16 (n, 2) at 8 kHz)."""
+def sources(mono: bool = False) -> list[tuple[str, np.ndarray]]:
+    """The dual-channel recordings available, as (name, int16 (n, 2) at 8 kHz), or (n, 1) mixed down when ``mono``."""
     out = []
     for p in SOURCES:
         if not p.exists():
@@ -91,6 +94,8 @@ def sources() -> list[tuple[str, np.ndarray]]:
             continue
         if sr != RATE:
             x = soxr.resample(x, sr, RATE, quality="HQ")
+        if mono:
+            x = x.mean(axis=1, keepdims=True)
         out.append((p.name, (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)))
     if not out:
         raise SystemExit("no dual-channel source recordings found")
@@ -98,15 +103,16 @@ def sources() -> list[tuple[str, np.ndarray]]:
 
 
 def build_call(path: Path, seconds: float, pieces: list[tuple[str, np.ndarray]]) -> dict[str, int]:
-    """Write a ``seconds``-long stereo call to ``path``, block by block; returns how often each piece was used."""
+    """Write a ``seconds``-long call to ``path``, block by block; returns how often each piece was used."""
     total = int(round(seconds * RATE))
+    channels = pieces[0][1].shape[1]
     used = {name: 0 for name, _ in pieces}
     written = 0
     k = 0
-    with sf.SoundFile(str(path), "w", samplerate=RATE, channels=2, subtype="PCM_16", format="WAV") as f:
+    with sf.SoundFile(str(path), "w", samplerate=RATE, channels=channels, subtype="PCM_16", format="WAV") as f:
         while written < total:
             name, x = pieces[k % len(pieces)]
-            gap = np.zeros((int(GAPS[k % len(GAPS)] * RATE), 2), dtype=np.int16)
+            gap = np.zeros((int(GAPS[k % len(GAPS)] * RATE), channels), dtype=np.int16)
             k += 1
             used[name] += 1
             for part in (x, gap):
@@ -144,10 +150,11 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 180.0], help="call lengths (default 10 and 180)")
     ap.add_argument("--stages", action="store_true", help="also print the peak RSS of each pipeline stage")
     ap.add_argument("--limit-mb", type=float, default=2500.0, help="peak RSS a call must stay under (default 2500 MB)")
+    ap.add_argument("--mono", action="store_true", help="mix the calls down to one channel (mono diarisation)")
     args = ap.parse_args()
 
-    pieces = sources()
-    print("call audio: 8 kHz stereo PCM16 WAV; pieces in turn, 1-6 s of silence between them:")
+    pieces = sources(args.mono)
+    print(f"call audio: 8 kHz {'mono' if args.mono else 'stereo'} PCM16 WAV; pieces in turn, 1-6 s of silence between them:")
     for name, x in pieces:
         print(f"  {name:<34} {len(x) / RATE:6.1f} s")
     rows = []

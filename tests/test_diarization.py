@@ -90,6 +90,39 @@ def test_silero_finds_the_speech_of_a_real_recording():
     assert V.detect_speech(np.zeros(16000 * 3, dtype=np.float32)).regions(0.6) == []
 
 
+def test_silero_block_by_block_matches_faster_whispers_one_call(monkeypatch):
+    """Long calls are run through Silero a block at a time (bounded memory), with the same probabilities."""
+    from faster_whisper.vad import get_vad_model
+
+    x = load16k(SAMPLES / "mono_call.flac")[: 16000 * 20 + 100]
+    whole = np.asarray(get_vad_model()(np.pad(x, (0, (-x.size) % V.VAD_FRAME))), dtype=np.float32).reshape(-1)
+    monkeypatch.setattr(V, "BLOCK_FRAMES", 97)  # many blocks, the last one short
+    blocks = V.speech_probabilities(x)
+    assert blocks.shape == whole.shape
+    np.testing.assert_allclose(blocks[:-1], whole[:-1], atol=1e-4)  # faster-whisper zeroes the last frame's tail
+
+
+def test_frame_levels_block_by_block(monkeypatch):
+    x = np.random.default_rng(1).standard_normal(16000 * 3 + 5).astype(np.float32) * 0.1
+    whole = V.frame_levels(x)
+    monkeypatch.setattr(V, "BLOCK_FRAMES", 7)
+    np.testing.assert_array_equal(V.frame_levels(x), whole)
+    assert whole.size == -(-x.size // V.VAD_FRAME) and abs(float(np.median(whole)) - 10 * np.log10(0.01)) < 0.5
+
+
+def test_mel_power_block_by_block_matches_librosa_centred_frames(monkeypatch):
+    import librosa
+
+    from analysis.diarization import embedding as E
+
+    x = load16k(SAMPLES / "mono_call.flac")[: 16000 * 4 + 37]
+    ref = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=E.N_FFT, hop_length=E.HOP, n_mels=E.N_MELS).T
+    monkeypatch.setattr(E, "MEL_BLOCK", 33)
+    got = E.mel_power(x)
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-7 * float(ref.max()))
+
+
 # --- clustering and smoothing ------------------------------------------------------------------
 
 
@@ -153,6 +186,20 @@ def test_encoder_loads_without_importing_resemblyzer_or_printing():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_windows_are_embedded_a_group_at_a_time_with_the_same_result(monkeypatch):
+    from analysis.diarization import embedding as E
+
+    x = load16k(SAMPLES / "mono_call.flac")[: 16000 * 12]
+    windows = [(s, s + 1.5) for s in np.arange(0.0, 10.0, 0.75)]
+    enc = E.load_encoder("cpu")
+    whole = enc.embed_mels([E.mel_power(x)[int(s * 100) : int(e * 100)] * g for (s, e), g in zip(windows, E.window_gains(x, windows))], readout=100)
+    monkeypatch.setattr(E, "WINDOW_GROUP", 4)
+    long_e, short_e = enc.embed_windows(x, windows, readout=1.0)
+    assert long_e.shape == (len(windows), E.EMBEDDING_SIZE)
+    np.testing.assert_allclose(long_e, whole[0], atol=1e-5)
+    np.testing.assert_allclose(short_e, whole[1], atol=1e-5)
 
 
 def test_encoder_matches_resemblyzer_on_real_speech():

@@ -76,3 +76,18 @@ def test_overlaps_on_real_telephone_speech():
     detected = sum(b - a for a, b in regions)
     assert found >= 0.8 * overlap.duration()  # measured 0.91 (scripts/bench_overlap.py)
     assert found >= 0.7 * detected  # measured precision 0.80
+
+
+@pytest.mark.slow
+def test_long_signals_are_scored_in_blocks_with_the_scores_of_one_pass():
+    """Bounded memory on long calls: block-wise scores equal one pass (blocks aligned on window step and frame grid)."""
+    from analysis.audio import load_audio
+    from analysis.diarization.overlap import load_segmentation, overlap_scores
+
+    x = load_audio(SAMPLES / "tel_support_8k.wav", 16000).samples[0][: 16000 * 50 + 321]
+    model = load_segmentation("auto", None, "cpu")
+    for step in (1.0, 0.5):
+        whole = overlap_scores(x, model, step, 1, block=1e9)
+        blocks = overlap_scores(x, model, step, 1, block=10.0)  # 27 s blocks (step 1 s), 13.5 s (0.5 s)
+        assert blocks[1:] == whole[1:] and blocks[0].shape == whole[0].shape
+        np.testing.assert_allclose(blocks[0], whole[0], atol=1e-5)

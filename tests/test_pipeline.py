@@ -184,3 +184,28 @@ def test_report_written_atomically_and_reloads(tmp_path: Path, analyzed) -> None
     assert [p.name for p in out.parent.iterdir()] == [out.name], "no temporary files left"
     assert load_report(out.read_text()) == r
     assert json.loads(out.read_text())["call"]["config"]["asr"]["model"] == "tiny.en"
+
+
+@pytest.mark.slow
+def test_long_mono_calls_are_diarised_after_transcription_with_the_same_result(analyzer, analyzed, monkeypatch):
+    """Above CONCURRENT_DIARIZATION_MAX the stages run one after the other (bounded memory); the report is the same."""
+    import threading
+
+    from analysis import pipeline
+    from analysis.diarization import diarize as real_diarize
+
+    threads: list[str] = []
+
+    def diarize(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_diarize(*args, **kwargs)
+
+    monkeypatch.setattr("analysis.diarization.diarize", diarize)
+    monkeypatch.setattr(pipeline, "CONCURRENT_DIARIZATION_MAX", 10.0)  # the 55 s sample call counts as long
+    sequential = analyzer.analyze(SAMPLES / "mono_call.flac")
+    assert threads == [threading.current_thread().name]  # ran in the caller's thread, not beside the recogniser
+    together = analyzed(SAMPLES / "mono_call.flac")
+    assert sequential.call.diarization == together.call.diarization == "cluster"
+    assert [s.label for s in sequential.speakers] == [s.label for s in together.speakers]
+    overlaps = [[round(e.start, 1) for e in r.events if e.kind == "overlap"] for r in (sequential, together)]
+    assert overlaps[0] == overlaps[1] and len(overlaps[0]) >= 2

@@ -36,6 +36,8 @@ FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 TARGET_DBFS = -30.0
 EMBEDDING_SIZE = 256
 BATCH = 64
+MEL_BLOCK = 6000  # mel frames computed at a time (60 s)
+WINDOW_GROUP = 1024  # windows scaled and embedded at a time
 
 _ENCODERS: dict[str, "SpeakerEncoder"] = {}
 _LOCK = threading.Lock()
@@ -74,17 +76,29 @@ def mel_power(signal: np.ndarray) -> np.ndarray:
     """
     import librosa
 
-    if signal.size == 0:
+    x = np.asarray(signal, dtype=np.float32)
+    if x.size == 0:
         return np.zeros((0, N_MELS), dtype=np.float32)
-    mel = librosa.feature.melspectrogram(
-        y=np.ascontiguousarray(signal, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS
-    )
-    return mel.astype(np.float32).T
+    # librosa's centred frames (zero padding at the ends), computed MEL_BLOCK frames at a
+    # time: the whole call's short-time Fourier transform would take GBs on long calls.
+    n_frames = 1 + x.size // HOP
+    half = N_FFT // 2
+    out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    for f0 in range(0, n_frames, MEL_BLOCK):
+        f1 = min(n_frames, f0 + MEL_BLOCK)
+        a, b = f0 * HOP - half, (f1 - 1) * HOP + half
+        piece = x[max(0, a) : min(x.size, b)]
+        if a < 0 or b > x.size:
+            piece = np.pad(piece, (max(0, -a), max(0, b - x.size)))
+        mel = librosa.feature.melspectrogram(
+            y=np.ascontiguousarray(piece), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, center=False
+        )
+        out[f0:f1] = mel.T
+    return out
 
 
 def window_gains(signal: np.ndarray, windows: Sequence[tuple[float, float]]) -> np.ndarray:
     """Power gain bringing each window of ``signal`` to -30 dBFS (applied to its mel power)."""
-    csum = np.concatenate(([0.0], np.cumsum(np.asarray(signal, dtype=np.float64) ** 2)))
     out = np.ones(len(windows), dtype=np.float32)
     target = 10.0 ** (TARGET_DBFS / 10.0)
     for i, (s, e) in enumerate(windows):
@@ -92,7 +106,8 @@ def window_gains(signal: np.ndarray, windows: Sequence[tuple[float, float]]) -> 
         b = int(min(signal.size, round(e * SAMPLE_RATE)))
         if b <= a:
             continue
-        power = (csum[b] - csum[a]) / (b - a)
+        seg = np.asarray(signal[a:b], dtype=np.float64)
+        power = float(np.dot(seg, seg)) / (b - a)
         out[i] = target / max(power, 1e-10)
     return out
 
@@ -207,12 +222,20 @@ class SpeakerEncoder:
         if mel is None:
             mel = mel_power(signal)
         gains = window_gains(signal, windows)
-        seqs = []
-        for (s, e), g in zip(windows, gains):
-            a = int(round(s * FRAMES_PER_SECOND))
-            b = max(a + 1, int(round(e * FRAMES_PER_SECOND)))
-            seqs.append(mel[a:b] * g)
-        return self.embed_mels(seqs, int(round(readout * FRAMES_PER_SECOND)))
+        frames = int(round(readout * FRAMES_PER_SECOND))
+        parts = []
+        for w0 in range(0, len(windows), WINDOW_GROUP):  # a group at a time: scaled copies of every window would not fit on long calls
+            seqs = []
+            for (s, e), g in zip(windows[w0 : w0 + WINDOW_GROUP], gains[w0 : w0 + WINDOW_GROUP]):
+                a = int(round(s * FRAMES_PER_SECOND))
+                b = max(a + 1, int(round(e * FRAMES_PER_SECOND)))
+                seqs.append(mel[a:b] * g)
+            parts.append(self.embed_mels(seqs, frames))
+        if not parts:
+            return self.embed_mels([], frames)
+        if frames:
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return np.concatenate(parts)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import warnings
 from pathlib import Path
@@ -36,6 +37,7 @@ from ..frames import mask_to_intervals
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+BLOCK_SECONDS = 600.0  # longer signals are scored a block at a time (bounded memory)
 WHISPERX_ASSET = "assets/pytorch_model.bin"
 
 _MODELS: dict[tuple[str, str], object] = {}
@@ -128,8 +130,15 @@ def load_segmentation(ref: str = "auto", token: str | None = None, device: str =
         return model
 
 
-def overlap_scores(signal: np.ndarray, model, step: float = 1.0, threads: int = 1) -> tuple[np.ndarray, float, float]:
+def overlap_scores(
+    signal: np.ndarray, model, step: float = 1.0, threads: int = 1, block: float = BLOCK_SECONDS
+) -> tuple[np.ndarray, float, float]:
     """Overlap score of a 16 kHz signal: the second-highest speaker activity, averaged over windows.
+
+    A signal longer than ``block`` seconds is scored a block at a time (each with
+    at least one window's worth of audio either side, its blocks aligned on both
+    the window step and the model's frame grid), so memory stays bounded on long
+    calls and the scores are those of one pass.
 
     Parameters
     ----------
@@ -141,19 +150,41 @@ def overlap_scores(signal: np.ndarray, model, step: float = 1.0, threads: int = 
         Seconds between windows.
     threads : int
         CPU threads for torch (0: torch's setting).
+    block : float
+        Longest stretch scored in one pass, seconds.
 
     Returns
     -------
     (scores, start, hop)
         ``scores[i]`` is the score of the frame centred at ``start + i * hop`` seconds.
     """
+    x = np.asarray(signal, dtype=np.float32)
+    duration = float(model.specifications.duration) if not isinstance(model.specifications, tuple) else float(model.specifications[0].duration)
+    hop = float(model.receptive_field.step) * SAMPLE_RATE
+    step_samples = int(round(min(step, duration) * SAMPLE_RATE))
+    if x.size <= block * SAMPLE_RATE or abs(hop - round(hop)) > 1e-6:
+        return _one_pass(x, model, step, threads, duration)
+    hop_samples = int(round(hop))
+    unit = math.lcm(hop_samples, step_samples)  # block starts on both grids: the same windows and frames as one pass
+    margin = -(-int(duration * SAMPLE_RATE) // unit) * unit
+    core = max(unit, int(block * SAMPLE_RATE) // unit * unit)
+    pieces, start, frame = [], 0.0, hop / SAMPLE_RATE
+    for c0 in range(0, x.size, core):
+        c1 = min(x.size, c0 + core)
+        s0, s1 = max(0, c0 - margin), min(x.size, c1 + margin)
+        data, start, frame = _one_pass(x[s0:s1], model, step, threads, duration)
+        k0 = (c0 - s0) // hop_samples
+        k1 = (c1 - s0) // hop_samples if c1 < x.size else data.size
+        pieces.append(data[k0:k1])
+    return np.concatenate(pieces), start, frame
+
+
+def _one_pass(x: np.ndarray, model, step: float, threads: int, duration: float) -> tuple[np.ndarray, float, float]:
     import torch
     from pyannote.audio import Inference
 
     from .embedding import torch_threads
 
-    x = np.asarray(signal, dtype=np.float32)
-    duration = float(model.specifications.duration) if not isinstance(model.specifications, tuple) else float(model.specifications[0].duration)
     if x.size < int(0.5 * SAMPLE_RATE):
         return np.zeros(0, dtype=np.float32), 0.0, 0.01
     if x.size < int(duration * SAMPLE_RATE):  # shorter than one window: pad with silence

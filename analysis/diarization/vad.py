@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 VAD_RATE = 16000
 VAD_FRAME = 512  # samples per Silero frame at 16 kHz
+VAD_CONTEXT = 64  # samples of the previous frame Silero sees before each frame
+BLOCK_FRAMES = 2000  # frames per Silero call (64 s): bounds its working memory on long calls
 FRAME_SECONDS = VAD_FRAME / VAD_RATE
 SILENT_DB = -100.0  # frames at or below this are digital silence, not the noise floor
 LOWEST_SPEECH_DB = -75.0  # growing never adds frames quieter than this (dBFS)
@@ -69,25 +71,46 @@ def speech_probabilities(signal: np.ndarray) -> np.ndarray:
     """
     from faster_whisper.vad import get_vad_model
 
-    x = np.ascontiguousarray(signal, dtype=np.float32)
+    x = np.asarray(signal, dtype=np.float32)
     if x.size == 0:
         return np.zeros(0, dtype=np.float32)
-    pad = (-x.size) % VAD_FRAME
-    if pad:
-        x = np.pad(x, (0, pad))
-    return np.asarray(get_vad_model()(x), dtype=np.float32).reshape(-1)
+    session = get_vad_model().session
+    # As faster-whisper's SileroVADModel.__call__ (each frame preceded by the last 64
+    # samples of the one before; recurrent state carried from batch to batch), but
+    # one block of frames at a time, so a long call never holds more than one block.
+    n_frames = -(-x.size // VAD_FRAME)
+    h = np.zeros((1, 1, 128), dtype=np.float32)
+    c = np.zeros((1, 1, 128), dtype=np.float32)
+    tail = np.zeros(VAD_CONTEXT, dtype=np.float32)
+    out = []
+    for f0 in range(0, n_frames, BLOCK_FRAMES):
+        f1 = min(n_frames, f0 + BLOCK_FRAMES)
+        block = x[f0 * VAD_FRAME : f1 * VAD_FRAME]
+        if block.size < (f1 - f0) * VAD_FRAME:
+            block = np.pad(block, (0, (f1 - f0) * VAD_FRAME - block.size))
+        frames = block.reshape(-1, VAD_FRAME)
+        context = np.empty((frames.shape[0], VAD_CONTEXT), dtype=np.float32)
+        context[0] = tail
+        context[1:] = frames[:-1, -VAD_CONTEXT:]
+        tail = frames[-1, -VAD_CONTEXT:].copy()
+        prob, h, c = session.run(None, {"input": np.concatenate([context, frames], axis=1), "h": h, "c": c})
+        out.append(np.asarray(prob, dtype=np.float32).reshape(-1))
+    return np.concatenate(out)
 
 
 def frame_levels(signal: np.ndarray, frame: int = VAD_FRAME) -> np.ndarray:
     """Energy of each frame in dBFS (non-overlapping frames of ``frame`` samples, last one zero-padded)."""
-    x = np.asarray(signal, dtype=np.float64)
-    if x.size == 0:
-        return np.zeros(0, dtype=np.float32)
-    pad = (-x.size) % frame
-    if pad:
-        x = np.pad(x, (0, pad))
-    fr = x.reshape(-1, frame)
-    return (10.0 * np.log10(np.mean(fr * fr, axis=1) + 1e-12)).astype(np.float32)
+    x = np.asarray(signal)
+    n = -(-x.size // frame)
+    out = np.empty(n, dtype=np.float32)
+    for f0 in range(0, n, BLOCK_FRAMES):  # block by block: a float64 copy of a 3-hour call would take GBs
+        blk = np.asarray(x[f0 * frame : (f0 + BLOCK_FRAMES) * frame], dtype=np.float64)
+        pad = (-blk.size) % frame
+        if pad:
+            blk = np.pad(blk, (0, pad))
+        fr = blk.reshape(-1, frame)
+        out[f0 : f0 + fr.shape[0]] = 10.0 * np.log10(np.mean(fr * fr, axis=1) + 1e-12)
+    return out
 
 
 def hysteresis(prob: np.ndarray, onset: float, offset: float) -> np.ndarray:
