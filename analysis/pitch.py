@@ -47,6 +47,7 @@ CHUNK = 4096  # frames per FFT batch (bounds memory)
 NEAR_ST = 4.0  # semitones: a dip this close to the local median pitch is "the same" pitch
 OUTLIER_ST = 7.0  # semitones: farther than this from the local median is an octave error / outlier
 N_DIPS = 4  # YIN dips kept per frame
+HMM_FRAMES = 60_000  # tracked frames decoded in one Viterbi pass (bounds memory on long calls)
 
 
 @dataclass(frozen=True)
@@ -335,23 +336,9 @@ def _hmm_voicing(idx, dips_lag, dips_val, rate, hop, fmin, fmax, switch_prob, bi
     """
     from librosa.sequence import viterbi
 
-    n_frames_ = len(idx)
     span = 12.0 * np.log2(fmax / fmin)
     n_bins = int(np.ceil(span / bin_st)) + 1
-    probs = np.zeros((n_frames_, dips_lag.shape[1]))
-    for c0 in range(0, n_frames_, CHUNK):
-        sl = slice(c0, c0 + CHUNK)
-        probs[sl] = pyin_observations(dips_lag[sl], dips_val[sl])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b = np.round(12.0 * np.log2((rate / dips_lag) / fmin) / bin_st)
-    ok = np.isfinite(b) & (b >= 0) & (b < n_bins) & (probs > 0)
-    obs = np.zeros((n_bins + 1, n_frames_))
-    rows = np.repeat(np.arange(n_frames_)[:, None], dips_lag.shape[1], axis=1)
-    np.add.at(obs, (b[ok].astype(int), rows[ok]), probs[ok])
-    vp = np.clip(obs[:n_bins].sum(axis=0), 0.0, 1.0)
-    obs[n_bins] = (1.0 - vp) / (10.0 * span)
     scale = hop / PYIN_HOP
-    obs = np.maximum(obs, 1e-30) ** scale
     # transitions: a voiced bin moves at most pyin's 35.92 octaves per second, triangular weights
     width = MAX_TRANSITION_OCT * 12.0 * hop / bin_st  # bins per frame
     d = np.abs(np.arange(n_bins)[:, None] - np.arange(n_bins)[None, :])
@@ -365,12 +352,49 @@ def _hmm_voicing(idx, dips_lag, dips_val, rate, hop, fmin, fmax, switch_prob, bi
     trans[n_bins, n_bins] = 1.0 - sw
     # pyin's unvoiced states move like the voiced ones, so an unvoiced path pays the
     # same per-frame factor as a voiced path that keeps its pitch: fold it into the emission
-    obs[n_bins] *= float(np.median(np.diag(tri)))
-    obs /= obs.max(axis=0, keepdims=True)
-    states = viterbi(obs, trans)
+    unvoiced_factor = float(np.median(np.diag(tri)))
+
+    def decode(dl: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        n_frames_ = len(dl)
+        probs = np.zeros((n_frames_, dl.shape[1]))
+        for c0 in range(0, n_frames_, CHUNK):
+            sl = slice(c0, c0 + CHUNK)
+            probs[sl] = pyin_observations(dl[sl], dv[sl])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            b = np.round(12.0 * np.log2((rate / dl) / fmin) / bin_st)
+        ok = np.isfinite(b) & (b >= 0) & (b < n_bins) & (probs > 0)
+        obs = np.zeros((n_bins + 1, n_frames_))
+        rows = np.repeat(np.arange(n_frames_)[:, None], dl.shape[1], axis=1)
+        np.add.at(obs, (b[ok].astype(int), rows[ok]), probs[ok])
+        vp = np.clip(obs[:n_bins].sum(axis=0), 0.0, 1.0)
+        obs[n_bins] = (1.0 - vp) / (10.0 * span)
+        obs = np.maximum(obs, 1e-30) ** scale
+        obs[n_bins] *= unvoiced_factor
+        obs /= obs.max(axis=0, keepdims=True)
+        return viterbi(obs, trans)
+
+    # A long call is decoded a piece at a time (bounded memory), each cut at the longest
+    # pause near its end; shorter ones in one pass.
+    states = np.concatenate([decode(dips_lag[a:b], dips_val[a:b]) for a, b in hmm_pieces(idx)]) if len(idx) else np.zeros(0, dtype=int)
     voiced = states < n_bins
     path_hz = np.where(voiced, fmin * 2.0 ** (states * bin_st / 12.0), np.nan)
     return voiced, path_hz
+
+
+def hmm_pieces(idx: np.ndarray, size: int | None = None) -> list[tuple[int, int]]:
+    """Split tracked frames into pieces of at most ``size`` (default ``HMM_FRAMES``), each cut at the longest gap in its last tenth.
+
+    ``idx`` holds the frame numbers of the tracked frames (increasing); a piece is ``(a, b)``, frames ``a:b``.
+    """
+    size = HMM_FRAMES if size is None else size
+    n, a, out = len(idx), 0, []
+    while n - a > size:
+        lo, hi = a + max(1, size * 9 // 10), a + size
+        cut = lo + int(np.argmax(np.diff(idx[lo - 1 : hi])))
+        out.append((a, cut))
+        a = cut
+    out.append((a, n))
+    return out
 
 
 def _padded(x: np.ndarray, sr: int, rate: int, before: int, after: int, block: int = 1 << 20) -> np.ndarray:

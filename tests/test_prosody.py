@@ -335,3 +335,29 @@ def test_pitch_rise_event_on_a_synthetic_voice():
     assert rises[0].start == pytest.approx(8 * 1.7, abs=0.15)
     assert rises[0].value == pytest.approx(12 * math.log2(165 / 121.5), abs=0.7) and rises[0].unit == "st"
     assert not [e for e in voice_events(v, cfg) if e.kind == "raised_voice"]  # same level throughout
+
+
+def test_hmm_pieces_cut_long_runs_at_their_longest_pause():
+    from analysis.pitch import hmm_pieces
+
+    idx = np.array([0, 1, 2, 10, 11, 12, 13, 30, 31, 32])
+    assert hmm_pieces(idx, 4) == [(0, 3), (3, 6), (6, 10)]
+    assert hmm_pieces(idx, 100) == [(0, 10)]
+    assert hmm_pieces(np.arange(5), 2) == [(0, 1), (1, 2), (2, 3), (3, 5)]  # no pause: cut at the start of the last tenth
+
+
+def test_long_pitch_tracks_decoded_in_pieces_agree_with_one_pass(monkeypatch):
+    """Long calls decode the voicing HMM a piece at a time (bounded memory): the same voicing and pitch almost everywhere."""
+    import soundfile as sf
+
+    from analysis import pitch as P
+
+    x, sr = sf.read(str(SAMPLES / "calm_agent.flac"), dtype="float32", always_2d=True)
+    x = x[:, 0]
+    whole = P.track_pitch(x, sr)
+    monkeypatch.setattr(P, "HMM_FRAMES", 1500)
+    pieces = P.track_pitch(x, sr)
+    va, vb = np.isfinite(whole.f0), np.isfinite(pieces.f0)
+    assert va.sum() > 1000 and (va == vb).mean() >= 0.995
+    both = va & vb
+    assert np.median(np.abs(12 * np.log2(whole.f0[both] / pieces.f0[both]))) < 0.01
