@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 ANALYSIS_RATE = 16000
 BLOCK_FRAMES = 1 << 17  # source frames decoded, checked and resampled at a time
-COMPACT_BYTES = 768 * 2**20  # signals larger than this as float32 are held as float16
+COMPACT_BYTES = 256 * 2**20  # signals larger than this as float32 are held as float16 (70 min mono, 35 min stereo at 16 kHz)
 MAX_CHANNELS = 32  # more is not a call recording (and a corrupt header's channel count)
 MIN_SOURCE_RATE = 1000  # Hz
 MAX_SOURCE_RATE = 768000  # Hz

@@ -136,16 +136,16 @@ def detect_layout(samples: np.ndarray, sr: int, duplicate_correlation: float = 0
 def mono_signal(samples: np.ndarray, layout: Layout, block: int = 1 << 20) -> np.ndarray:
     """The single signal analysed for a mono-like layout.
 
-    A kept channel is returned as it is (a view), as float32 when the recording
-    is held as float16; a mix is averaged block by block into one float32 array.
+    A kept channel is returned as it is (a view); a mix is averaged block by
+    block into one array. Either way a recording held as float16 (a long one)
+    gives a float16 signal: every consumer converts it a block at a time, so a
+    3-hour call never has a float32 copy.
     """
     if layout.mix:
         chans = list(layout.channels)
         n = samples.shape[1]
-        out = np.empty(n, dtype=np.float32)
+        out = np.empty(n, dtype=np.float16 if samples.dtype == np.float16 else np.float32)
         for i in range(0, n, block):
-            part = samples[chans, i : i + block]
-            out[i : i + block] = (part.astype(np.float32) if part.dtype == np.float16 else part).mean(axis=0)
+            out[i : i + block] = samples[chans, i : i + block].astype(np.float32).mean(axis=0)
         return out
-    x = samples[layout.channels[0]]
-    return x.astype(np.float32) if x.dtype == np.float16 else x
+    return samples[layout.channels[0]]

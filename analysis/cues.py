@@ -200,6 +200,12 @@ class CueDetector:
         self._openers = compile_patterns(rubric.detection.paraphrase.openers)
         self._requests = compile_patterns(rubric.detection.paraphrase.requests)
         self._bank: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
+        self.repetition_model = None
+        model_path = rubric.repetition_model_path()
+        if encode is not None and classifier is not None and model_path is not None:
+            from .repetition import RepetitionModel
+
+            self.repetition_model = RepetitionModel.load(model_path)
         if encode is not None:
             for role in ("agent", "customer"):
                 labels: list[str] = []
@@ -403,7 +409,50 @@ class CueDetector:
             j = int(np.argmax(row))
             if row[j] >= rule.similarity:
                 out.append(Match("customer_repetition", s, e, text[s:e], "semantic", f'said before: "{before[j]}"', round(float(row[j]), 3)))
+        if not out and self.repetition_model is not None:
+            got = self.repetition_features(text, earlier)
+            if got is not None:
+                feats, (s, e), said = got
+                prob = self.repetition_model.probability(feats)
+                if prob >= rule.model_threshold:
+                    out.append(Match("customer_repetition", s, e, text[s:e], "model", f'repetition model, p = {prob:.2f}; said before: "{said}"', round(prob, 3)))
         return out
+
+    def repetition_features(self, text: str, earlier: Sequence[str]) -> tuple[np.ndarray, tuple[int, int], str] | None:
+        """The repetition model's features (:func:`analysis.repetition.pair_features`) of a customer turn.
+
+        Parameters
+        ----------
+        text : str
+            What the customer says now.
+        earlier : sequence of str
+            Their earlier turns in the call.
+
+        Returns
+        -------
+        (features, span, said) or None
+            The feature vector, the span of ``text`` most like what was said before, and that
+            earlier sentence; None without an encoder and classifier, or without a statement to compare.
+        """
+        from .repetition import pair_features
+
+        if self.encode is None or self.classifier is None or not earlier:
+            return None
+        rule = self.rubric.detection.repetition
+        before = [t[s:e] for t in earlier for s, e in sentence_spans(t)]
+        before += [t[s:e] for t in earlier for sp in sentence_spans(t) for s, e in clause_spans(t, sp, rule.min_words)]
+        before = [b for b in dict.fromkeys(before) if not is_question(b) and n_words(b) >= rule.min_words]
+        sentences = sentence_spans(text)
+        mine = [sp for sp in self._candidates(text, sentences) if n_words(text[sp[0]:sp[1]]) >= rule.min_words and not is_question(text[sp[0]:sp[1]])]
+        if not before or not mine:
+            return None
+        pieces = [text[s:e] for s, e in mine]
+        sims = self.encode(pieces) @ self.encode(before).T  # type: ignore[misc]
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        k = self.classifier.index("customer_repetition")
+        p = float(self.classifier.predict(pieces + [text])[:, k].max()) if k is not None else 0.0
+        whole = float((self.encode([text]) @ self.encode(list(earlier)).T).max())  # type: ignore[misc]
+        return pair_features(text, earlier, float(sims[i, j]), whole, p), mine[i], before[j]
 
     # -- a call -----------------------------------------------------------------------------
 

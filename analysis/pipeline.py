@@ -23,6 +23,7 @@ from .asr import Transcriber
 from .audio import Audio, file_sha256, load_audio
 from .channels import Layout, detect_layout, frame_db, mono_signal
 from .config import Config
+from .memory import release_memory
 from .metrics import basic_metrics
 from .records import CallInfo, CallReport, Speaker, Word
 from .roles import decide_roles
@@ -34,6 +35,10 @@ CHANNEL_LABELS = ("left", "right")
 # Mono calls longer than this are diarised after transcription rather than beside it:
 # the two stages' working memory then never adds up (a 3-hour call stays in bounded memory).
 CONCURRENT_DIARIZATION_MAX = 3600.0
+# Calls at least this long hand freed heap memory back (memory.release_memory) before these
+# stages: after transcription and diarisation, and after the pitch tracker.
+RELEASE_MIN_SECONDS = 600.0
+RELEASE_BEFORE = ("turns", "scores", "redaction")
 
 Progress = Callable[[str], None]
 
@@ -84,10 +89,18 @@ class Analyzer:
             The ASR model cannot be loaded.
         """
         cfg = self.config
-        step = progress or (lambda _stage: None)
+        report_stage = progress or (lambda _stage: None)
+        long_call = False
+
+        def step(stage: str) -> None:
+            if long_call and stage in RELEASE_BEFORE:
+                release_memory()  # what transcription and diarisation freed, before the next stage's arrays
+            report_stage(stage)
+
         t0 = time.perf_counter()
         step("decode")
         audio = load_audio(path, cfg.audio.sample_rate, cfg.audio.min_duration, cfg.audio.max_duration)
+        long_call = audio.duration >= RELEASE_MIN_SECONDS
         layout = detect_layout(audio.samples, audio.sample_rate, cfg.audio.duplicate_correlation)
         warnings = list(audio.warnings)
         if layout.kind != "dual" and audio.channels > 1:
@@ -216,6 +229,7 @@ class Analyzer:
         signal = mono_signal(audio.samples, layout)
         if audio.duration > CONCURRENT_DIARIZATION_MAX:
             words = self.transcriber.transcribe(signal)
+            release_memory()
             result = diarize(signal, audio.sample_rate, self.config.diarization)
         else:
             # Diarisation needs only the audio: it runs in a second thread while the

@@ -89,6 +89,13 @@ class ParaphraseRule(_Strict):
 class RepetitionRule(_Strict):
     similarity: float = Field(0.70, ge=0.0, le=1.0)
     min_words: int = Field(3, ge=1)
+    model: str = Field(
+        "builtin",
+        min_length=1,
+        description='Repetition in other words: "builtin" (shipped model), "none", or a JSON model from '
+        "scripts/train_repetition.py (a relative path is relative to the rubric file).",
+    )
+    model_threshold: float = Field(0.7, gt=0.0, lt=1.0, description="Probability the repetition model needs.")
 
 
 class Detection(_Strict):
@@ -300,6 +307,20 @@ class Rubric(_Strict):
             return None
         if choice.lower() == "builtin":
             from .cue_model import BUILTIN
+
+            return BUILTIN
+        p = Path(choice).expanduser()
+        if not p.is_absolute() and self.source and not self.source.startswith("<"):
+            p = Path(self.source).parent / p
+        return p
+
+    def repetition_model_path(self) -> Path | None:
+        """The repetition model file the rubric names: None for "none"; the shipped file for "builtin"."""
+        choice = self.detection.repetition.model.strip()
+        if choice.lower() == "none":
+            return None
+        if choice.lower() == "builtin":
+            from .repetition import BUILTIN
 
             return BUILTIN
         p = Path(choice).expanduser()

@@ -61,9 +61,10 @@ FINAL5 = ROOT / "tests" / "data" / "cues_heldout_final5.jsonl"
 FINAL6 = ROOT / "tests" / "data" / "cues_heldout_final6.jsonl"
 FINAL7 = ROOT / "tests" / "data" / "cues_heldout_final7.jsonl"
 FINAL8 = ROOT / "tests" / "data" / "cues_heldout_final8.jsonl"
-SETS = (DATA, FRESH, FINAL, FINAL2, FINAL3, TRAIN_A, TRAIN_B, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8)
-SPLITS = ("dev", "heldout", "fresh", "final", "final2", "final3", "train_a", "train_b", "final4", "final5", "final6", "final7", "final8", "all")
-BLIND = "final8"  # never trained or tuned on
+FINAL9 = ROOT / "tests" / "data" / "cues_heldout_final9.jsonl"
+SETS = (DATA, FRESH, FINAL, FINAL2, FINAL3, TRAIN_A, TRAIN_B, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8, FINAL9)
+SPLITS = ("dev", "heldout", "fresh", "final", "final2", "final3", "train_a", "train_b", "final4", "final5", "final6", "final7", "final8", "final9", "all")
+BLIND = "final9"  # never trained or tuned on
 #: cross-validation folds: the classifier file DIR/holdout_<tag>.npz was trained without these splits
 FOLDS = {"final3": ("final3",), "final": ("final",), "fresh": ("fresh",), "final2": ("final2",), "dev_heldout": ("dev", "heldout"),
          "final4": ("final4",), "final5": ("final5",), "final6": ("final6",), "final7": ("final7",)}

@@ -52,11 +52,14 @@ STAGE_DRIVER = r"""
 import json, resource, sys, time
 from analysis import Analyzer, Config
 
-def hwm_mb():
+def status_mb(key):
     for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
+        if line.startswith(key + ':'):
             return int(line.split()[1]) * 1024 / 1e6
     return float('nan')
+
+def hwm_mb():
+    return status_mb('VmHWM')
 
 def reset():
     with open('/proc/self/clear_refs', 'w') as f:
@@ -65,20 +68,21 @@ def reset():
 analyzer = Analyzer(Config())
 analyzer.transcriber.model
 peaks, order = {}, []
-state = {'stage': 'load model', 't': time.perf_counter()}
-peaks['load model'] = (hwm_mb(), 0.0)
+state = {'stage': 'load model', 't': time.perf_counter(), 'rss': 0.0}
+peaks['load model'] = (hwm_mb(), 0.0, status_mb('VmRSS'))
 order.append('load model')
 
 def step(name):
     now = time.perf_counter()
     if state['stage'] != 'load model':
-        peaks[state['stage']] = (hwm_mb(), now - state['t'])
+        peaks[state['stage']] = (hwm_mb(), now - state['t'], state['rss'])
     reset()
+    state['rss'] = status_mb('VmRSS')
     state.update(stage=name, t=now)
     order.append(name)
 
 analyzer.analyze(sys.argv[1], progress=step)
-peaks[state['stage']] = (hwm_mb(), time.perf_counter() - state['t'])
+peaks[state['stage']] = (hwm_mb(), time.perf_counter() - state['t'], state['rss'])
 print(json.dumps([(s, *peaks[s]) for s in order]))
 """
 
@@ -184,9 +188,9 @@ def main() -> int:
                     import json
 
                     stages = json.loads(text.strip().splitlines()[-1])
-                    print("  per stage (peak RSS MB inside the stage, seconds):")
-                    for name, mb, secs in stages:
-                        print(f"    {name:<12} {mb:8.0f} MB {secs:8.1f} s")
+                    print("  per stage (RSS MB when the stage starts, peak RSS MB inside it, seconds):")
+                    for name, mb, secs, start in stages:
+                        print(f"    {name:<12} {start:8.0f} MB {mb:8.0f} MB {secs:8.1f} s")
             path.unlink()
     print()
     print(f"{'call':>10} {'peak RSS MB':>13} {'wall s':>9} {'x real time':>12}  {'exit':>4}")

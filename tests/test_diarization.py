@@ -123,6 +123,45 @@ def test_mel_power_block_by_block_matches_librosa_centred_frames(monkeypatch):
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-7 * float(ref.max()))
 
 
+def test_a_long_call_held_as_float16_is_diarised_without_a_float32_copy(monkeypatch):
+    """Long calls are held as float16 (audio.COMPACT_BYTES); every diarisation step converts a block at a
+    time and finds the same speakers, turns and overlaps as on float32."""
+    import analysis.audio as audio_mod
+    from analysis.audio import load_audio
+    from analysis.channels import detect_layout, mono_signal
+    from analysis.diarization import embedding as E
+    from analysis.diarization import overlap as O
+
+    full = load_audio(SAMPLES / "mono_call.flac")
+    monkeypatch.setattr(audio_mod, "COMPACT_BYTES", full.samples.nbytes // 4)
+    half = load_audio(SAMPLES / "mono_call.flac")
+    x16 = mono_signal(half.samples, detect_layout(half.samples, 16000))
+    assert x16.dtype == np.float16  # no float32 copy of the call is made to hand it on
+    x32 = mono_signal(full.samples, detect_layout(full.samples, 16000))
+    monkeypatch.setattr(V, "BLOCK_FRAMES", 211)
+    monkeypatch.setattr(E, "MEL_BLOCK", 997)
+    monkeypatch.setattr(O, "BLOCK_SECONDS", 20.0)
+
+    def no_whole_copy(x, *args, **kwargs):  # a float32 array as long as the call must never be made from it
+        out = real_asarray(x, *args, **kwargs)
+        if x is x16 and out.dtype == np.float32:
+            raise AssertionError("whole-signal float32 copy of a float16 call")
+        return out
+
+    real_asarray = np.asarray
+    monkeypatch.setattr(np, "asarray", no_whole_copy)
+    cfg = DiarizationConfig(backend="cluster")
+    got16 = diarize(x16, 16000, cfg)
+    monkeypatch.setattr(np, "asarray", real_asarray)
+    got32 = diarize(x32, 16000, cfg)
+    assert {s.speaker for s in got16.segments} == {s.speaker for s in got32.segments}
+    d = der(got32.tuples(), got16.tuples())
+    assert d["der"] < 0.02, d
+    assert len(got16.overlaps) == len(got32.overlaps)
+    for (a, b), (c, e) in zip(got16.overlaps, got32.overlaps):
+        assert abs(a - c) < 0.05 and abs(b - e) < 0.05
+
+
 # --- clustering and smoothing ------------------------------------------------------------------
 
 

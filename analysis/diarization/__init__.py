@@ -104,7 +104,7 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
     Parameters
     ----------
     signal : np.ndarray
-        float32 samples: 1-D (mono) or (channels, n).
+        float32 (or float16: long calls) samples: 1-D (mono) or (channels, n).
     sample_rate : int
         Rate of ``signal``, Hz (resampled to 16 kHz for the cluster backend).
     cfg : DiarizationConfig, optional
@@ -123,7 +123,9 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
     from ..channels import detect_layout, mono_signal
 
     cfg = cfg or DiarizationConfig()
-    x = np.asarray(signal, dtype=np.float32)
+    x = np.asarray(signal)
+    if x.dtype != np.float16:  # float16 (a long call) stays as it is: converted a block at a time downstream
+        x = x.astype(np.float32, copy=False)
     warnings: list[str] = []
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
@@ -132,7 +134,7 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
         if layout.kind == "dual" and cfg.backend in ("auto", "channels"):
             return Diarization(_segments(channel_segments(x, sample_rate)), "channels", warnings)
         if layout.kind == "dual":
-            x = x[list(layout.channels)].mean(axis=0)
+            x = x[list(layout.channels)].astype(np.float32).mean(axis=0)
             warnings.append(f"dual-channel recording mixed to mono for the '{cfg.backend}' backend")
         else:
             x = mono_signal(x, layout)
@@ -164,7 +166,7 @@ def diarize(signal: np.ndarray, sample_rate: int, cfg: DiarizationConfig | None 
     if sample_rate != ANALYSIS_RATE:
         import soxr
 
-        x = soxr.resample(x, sample_rate, ANALYSIS_RATE, quality="HQ").astype(np.float32)
+        x = soxr.resample(np.asarray(x, dtype=np.float32), sample_rate, ANALYSIS_RATE, quality="HQ").astype(np.float32)
     result = cluster_diarize(x, cfg)
     overlaps = _overlaps(x, cfg, warnings)
     return Diarization(_segments(result.segments), "cluster", warnings + result.warnings, overlaps)

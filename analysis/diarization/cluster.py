@@ -196,7 +196,7 @@ def cluster_diarize(signal: np.ndarray, cfg: DiarizationConfig) -> ClusterResult
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
     cfg : DiarizationConfig
 
     Returns

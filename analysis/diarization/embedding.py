@@ -67,7 +67,7 @@ def mel_power(signal: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
 
     Returns
     -------
@@ -76,7 +76,7 @@ def mel_power(signal: np.ndarray) -> np.ndarray:
     """
     import librosa
 
-    x = np.asarray(signal, dtype=np.float32)
+    x = np.asarray(signal)  # float16 (a long call) is converted a block at a time
     if x.size == 0:
         return np.zeros((0, N_MELS), dtype=np.float32)
     # librosa's centred frames (zero padding at the ends), computed MEL_BLOCK frames at a
@@ -87,7 +87,7 @@ def mel_power(signal: np.ndarray) -> np.ndarray:
     for f0 in range(0, n_frames, MEL_BLOCK):
         f1 = min(n_frames, f0 + MEL_BLOCK)
         a, b = f0 * HOP - half, (f1 - 1) * HOP + half
-        piece = x[max(0, a) : min(x.size, b)]
+        piece = np.asarray(x[max(0, a) : min(x.size, b)], dtype=np.float32)
         if a < 0 or b > x.size:
             piece = np.pad(piece, (max(0, -a), max(0, b - x.size)))
         mel = librosa.feature.melspectrogram(
@@ -206,7 +206,7 @@ class SpeakerEncoder:
         Parameters
         ----------
         signal : np.ndarray
-            1-D float32 at 16 kHz.
+            1-D float32 (or float16: long calls) at 16 kHz.
         windows : sequence of (start, end)
         mel : np.ndarray, optional
             :func:`mel_power` of ``signal`` when already computed.

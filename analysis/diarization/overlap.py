@@ -131,7 +131,7 @@ def load_segmentation(ref: str = "auto", token: str | None = None, device: str =
 
 
 def overlap_scores(
-    signal: np.ndarray, model, step: float = 1.0, threads: int = 1, block: float = BLOCK_SECONDS
+    signal: np.ndarray, model, step: float = 1.0, threads: int = 1, block: float | None = None
 ) -> tuple[np.ndarray, float, float]:
     """Overlap score of a 16 kHz signal: the second-highest speaker activity, averaged over windows.
 
@@ -143,27 +143,28 @@ def overlap_scores(
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
     model : pyannote.audio Model
         A segmentation model (multi-label or powerset).
     step : float
         Seconds between windows.
     threads : int
         CPU threads for torch (0: torch's setting).
-    block : float
-        Longest stretch scored in one pass, seconds.
+    block : float, optional
+        Longest stretch scored in one pass, seconds (default ``BLOCK_SECONDS``).
 
     Returns
     -------
     (scores, start, hop)
         ``scores[i]`` is the score of the frame centred at ``start + i * hop`` seconds.
     """
-    x = np.asarray(signal, dtype=np.float32)
+    x = np.asarray(signal)  # float16 (a long call) is converted a block at a time
+    block = BLOCK_SECONDS if block is None else block
     duration = float(model.specifications.duration) if not isinstance(model.specifications, tuple) else float(model.specifications[0].duration)
     hop = float(model.receptive_field.step) * SAMPLE_RATE
     step_samples = int(round(min(step, duration) * SAMPLE_RATE))
     if x.size <= block * SAMPLE_RATE or abs(hop - round(hop)) > 1e-6:
-        return _one_pass(x, model, step, threads, duration)
+        return _one_pass(np.asarray(x, dtype=np.float32), model, step, threads, duration)
     hop_samples = int(round(hop))
     unit = math.lcm(hop_samples, step_samples)  # block starts on both grids: the same windows and frames as one pass
     margin = -(-int(duration * SAMPLE_RATE) // unit) * unit
@@ -172,7 +173,7 @@ def overlap_scores(
     for c0 in range(0, x.size, core):
         c1 = min(x.size, c0 + core)
         s0, s1 = max(0, c0 - margin), min(x.size, c1 + margin)
-        data, start, frame = _one_pass(x[s0:s1], model, step, threads, duration)
+        data, start, frame = _one_pass(np.asarray(x[s0:s1], dtype=np.float32), model, step, threads, duration)
         k0 = (c0 - s0) // hop_samples
         k1 = (c1 - s0) // hop_samples if c1 < x.size else data.size
         pieces.append(data[k0:k1])
@@ -246,7 +247,7 @@ def detect_overlaps(signal: np.ndarray, cfg: DiarizationConfig, token: str | Non
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
     cfg : DiarizationConfig
         ``overlap`` (which model), ``overlap_onset``, ``overlap_offset``,
         ``overlap_min_duration``, ``overlap_step``, ``device``, ``threads``.

@@ -62,7 +62,7 @@ def speech_probabilities(signal: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
 
     Returns
     -------
@@ -71,7 +71,7 @@ def speech_probabilities(signal: np.ndarray) -> np.ndarray:
     """
     from faster_whisper.vad import get_vad_model
 
-    x = np.asarray(signal, dtype=np.float32)
+    x = np.asarray(signal)  # float16 (a long call) is converted a block at a time
     if x.size == 0:
         return np.zeros(0, dtype=np.float32)
     session = get_vad_model().session
@@ -85,7 +85,7 @@ def speech_probabilities(signal: np.ndarray) -> np.ndarray:
     out = []
     for f0 in range(0, n_frames, BLOCK_FRAMES):
         f1 = min(n_frames, f0 + BLOCK_FRAMES)
-        block = x[f0 * VAD_FRAME : f1 * VAD_FRAME]
+        block = np.asarray(x[f0 * VAD_FRAME : f1 * VAD_FRAME], dtype=np.float32)
         if block.size < (f1 - f0) * VAD_FRAME:
             block = np.pad(block, (0, (f1 - f0) * VAD_FRAME - block.size))
         frames = block.reshape(-1, VAD_FRAME)
@@ -160,7 +160,7 @@ def detect_speech(
     Parameters
     ----------
     signal : np.ndarray
-        1-D float32 at 16 kHz.
+        1-D float32 (or float16: long calls) at 16 kHz.
     onset, offset : float
         Hysteresis thresholds on the Silero speech probability.
     grow_db : float
