@@ -452,7 +452,8 @@ class CueDetector:
         k = self.classifier.index("customer_repetition")
         p = float(self.classifier.predict(pieces + [text])[:, k].max()) if k is not None else 0.0
         whole = float((self.encode([text]) @ self.encode(list(earlier)).T).max())  # type: ignore[misc]
-        return pair_features(text, earlier, float(sims[i, j]), whole, p), mine[i], before[j]
+        span = text[mine[i][0]:mine[i][1]]
+        return pair_features(text, earlier, float(sims[i, j]), whole, p, span, before[j]), mine[i], before[j]
 
     # -- a call -----------------------------------------------------------------------------
 

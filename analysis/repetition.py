@@ -15,7 +15,13 @@ This model weighs how alike the two are against what is new in the second:
   and ``maxcos * p``;
 * lexical: share of the turn's content words said before, how many content
   words are new, how many are shared, an additive marker ("also", "another",
-  "as well", "on top of"), a question, a new number/amount/day, and length.
+  "as well", "on top of"), a question, a new number/amount/day, and length;
+  an explanation ("because", "that's why": a reason given is new), a start
+  with a pronoun (a new fact about what was just raised: "he's fourteen..."),
+  both the turn and the earlier sentence negative ("nobody came" / "never
+  turned up"), persistence words ("still", "every time", "for days"), the
+  share of the turn in the part that matched, and the turn's length against
+  the earlier sentence's.
 
 Logistic regression over these (``analysis/models/repetition.json``, trained
 by ``scripts/train_repetition.py`` on the labelled sets). Pure functions; the
@@ -38,6 +44,7 @@ BUILTIN = Path(__file__).resolve().parent / "models" / "repetition.json"
 FEATURES = (
     "maxcos", "whole", "p", "maxcos_x_p",
     "shared_share", "log_new", "log_shared", "additive", "question", "new_number", "log_words",
+    "explains", "pronoun_start", "both_negative", "persistence", "span_share", "length_ratio",
 )
 
 _STOP = frozenset(
@@ -51,6 +58,12 @@ _STOP = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _ADDITIVE = re.compile(r"\b(?:also|another|as well|too|plus|on top of|besides|other thing|one more thing|what about|and the)\b")
+_EXPLAINS = re.compile(r"\b(?:because|cos|cause|so i|so we|thats why|which is why|since)\b")
+_PRONOUN_START = re.compile(r"^(?:and |but |well |oh |yeah |no |so )?(?:he|she|they|his|her|their|hes|shes|theyre|its|it)\b")
+_NEGATIVE = re.compile(
+    r"\b(?:not|never|no|nobody|nothing|none|didnt|hasnt|havent|wasnt|isnt|wont|cant|doesnt|still)\b"
+)
+_PERSISTENCE = re.compile(r"\b(?:still|yet|keeps?|every time|again|same|over and over|all day|for days|for weeks|weeks|days)\b")
 _NUMBERISH = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
     r"pounds?|dollars?|quid|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
@@ -73,8 +86,18 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in _words(text) if w not in _STOP and len(w) > 2}
 
 
-def lexical_features(text: str, earlier: Sequence[str]) -> list[float]:
-    """The lexical features of ``text`` against the customer's ``earlier`` turns (see the module notes)."""
+def _plain(text: str) -> str:
+    return text.lower().replace("'", "").replace("\u2019", "")
+
+
+def lexical_features(text: str, earlier: Sequence[str], span: str | None = None, said: str | None = None) -> list[float]:
+    """The lexical features of ``text`` against the customer's ``earlier`` turns (see the module notes).
+
+    ``span`` is the part of ``text`` most like what was said before and ``said`` that earlier
+    sentence (both default to the whole texts).
+    """
+    span = text if span is None else span
+    said = " ".join(earlier) if said is None else said
     mine = content_words(text)
     before = set().union(*(content_words(t) for t in earlier)) if earlier else set()
     shared = len(mine & before)
@@ -88,12 +111,32 @@ def lexical_features(text: str, earlier: Sequence[str]) -> list[float]:
         float(text.rstrip().endswith("?")),
         float(bool(new_numbers)),
         float(np.log1p(len(_words(text)))),
+        float(bool(_EXPLAINS.search(_plain(text)))),
+        float(bool(_PRONOUN_START.search(_plain(text).lstrip()))),
+        float(bool(_NEGATIVE.search(_plain(text))) and bool(_NEGATIVE.search(_plain(said)))),
+        float(bool(_PERSISTENCE.search(_plain(text)))),
+        len(content_words(span)) / max(1, len(mine)),
+        float(np.log((1 + len(_words(text))) / (1 + len(_words(said))))),
     ]
 
 
-def pair_features(text: str, earlier: Sequence[str], maxcos: float, whole: float, p: float) -> np.ndarray:
-    """Feature vector (in :data:`FEATURES` order) of a customer turn against their earlier turns."""
-    return np.array([maxcos, whole, p, maxcos * p, *lexical_features(text, earlier)], dtype=np.float64)
+def pair_features(
+    text: str, earlier: Sequence[str], maxcos: float, whole: float, p: float, span: str | None = None, said: str | None = None
+) -> np.ndarray:
+    """Feature vector (in :data:`FEATURES` order) of a customer turn against their earlier turns.
+
+    Parameters
+    ----------
+    text : str
+        What the customer says now.
+    earlier : sequence of str
+        Their earlier turns.
+    maxcos, whole, p : float
+        Best sentence similarity, whole-turn similarity, classifier probability (module notes).
+    span, said : str, optional
+        The part of ``text`` and the earlier sentence that ``maxcos`` was found between.
+    """
+    return np.array([maxcos, whole, p, maxcos * p, *lexical_features(text, earlier, span, said)], dtype=np.float64)
 
 
 @dataclass(frozen=True)

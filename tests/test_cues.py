@@ -288,7 +288,7 @@ def test_labelled_set_is_large_balanced_and_split() -> None:
 
 
 BLIND_SETS = ["cues_heldout_fresh", "cues_heldout_final", "cues_heldout_final2", "cues_heldout_final3", "cues_heldout_final4",
-              "cues_heldout_final5", "cues_heldout_final6", "cues_heldout_final7", "cues_heldout_final8"]
+              "cues_heldout_final5", "cues_heldout_final6", "cues_heldout_final7", "cues_heldout_final8", "cues_heldout_final9", "cues_heldout_final10"]
 
 
 @pytest.mark.parametrize("name", BLIND_SETS + ["cues_train_a", "cues_train_b"])

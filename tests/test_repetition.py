@@ -99,3 +99,25 @@ def test_rubric_can_turn_the_model_off(shipped, tmp_path):
     det = CueDetector(off, shipped.encode, shipped.classifier)
     assert det.repetition_model is None
     assert shipped.repetition_model is not None
+
+
+def test_training_pairs_are_well_formed():
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "cues_repetition_pairs.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 400 and len({r["text"] for r in rows}) == len(rows)
+    assert all(r["role"] == "customer" and r["previous_customer"] and r["split"] == "rep_train" for r in rows)
+    positives = sum("customer_repetition" in r["cues"] for r in rows)
+    assert 150 <= positives <= len(rows) - 150  # restatements and same-subject turns that add something
+
+
+def test_features_of_what_a_new_fact_and_a_restated_complaint_look_like():
+    idx = {name: i - 4 for i, name in enumerate(FEATURES)}
+    said = "the engineer never turned up on tuesday"
+    again = lexical_features("nobody came, i waited all day", [said], said=said)
+    fact = lexical_features("he's fourteen, that's why he didn't know the games were charging", ["my son's bill is huge"])
+    assert again[idx["both_negative"]] == 1.0 and again[idx["persistence"]] == 1.0
+    assert fact[idx["pronoun_start"]] == 1.0 and fact[idx["explains"]] == 1.0 and fact[idx["both_negative"]] == 0.0
+    assert again[idx["length_ratio"]] < 0 < fact[idx["length_ratio"]]
+    assert lexical_features("a b c d", ["x"], span="a b")[idx["span_share"]] == 0.0  # no content words at all
