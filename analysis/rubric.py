@@ -302,27 +302,23 @@ class Rubric(_Strict):
 
     def classifier_path(self) -> Path | None:
         """The classifier file the rubric names: None for "none"; the shipped file for "builtin"."""
-        choice = self.detection.classifier.strip()
-        if choice.lower() == "none":
-            return None
-        if choice.lower() == "builtin":
-            from .cue_model import BUILTIN
+        from .cue_model import BUILTIN
 
-            return BUILTIN
-        p = Path(choice).expanduser()
-        if not p.is_absolute() and self.source and not self.source.startswith("<"):
-            p = Path(self.source).parent / p
-        return p
+        return self._model_path(self.detection.classifier, BUILTIN)
 
     def repetition_model_path(self) -> Path | None:
         """The repetition model file the rubric names: None for "none"; the shipped file for "builtin"."""
-        choice = self.detection.repetition.model.strip()
+        from .repetition import BUILTIN
+
+        return self._model_path(self.detection.repetition.model, BUILTIN)
+
+    def _model_path(self, choice: str, builtin: Path) -> Path | None:
+        """A model setting ("builtin", "none" or a path, relative to the rubric file) as a file path."""
+        choice = choice.strip()
         if choice.lower() == "none":
             return None
         if choice.lower() == "builtin":
-            from .repetition import BUILTIN
-
-            return BUILTIN
+            return builtin
         p = Path(choice).expanduser()
         if not p.is_absolute() and self.source and not self.source.startswith("<"):
             p = Path(self.source).parent / p

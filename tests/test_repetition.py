@@ -121,3 +121,19 @@ def test_features_of_what_a_new_fact_and_a_restated_complaint_look_like():
     assert fact[idx["pronoun_start"]] == 1.0 and fact[idx["explains"]] == 1.0 and fact[idx["both_negative"]] == 0.0
     assert again[idx["length_ratio"]] < 0 < fact[idx["length_ratio"]]
     assert lexical_features("a b c d", ["x"], span="a b")[idx["span_share"]] == 0.0  # no content words at all
+
+
+def test_a_rubric_names_its_own_model_relative_to_itself(tmp_path, shipped):
+    from analysis.cues import CueDetector
+    from analysis.rubric import DEFAULT_RUBRIC
+
+    text = DEFAULT_RUBRIC.read_text(encoding="utf-8").replace('model = "builtin"', 'model = "ours/rep.json"', 1)
+    path = tmp_path / "our_rubric.toml"
+    path.write_text(text, encoding="utf-8")
+    ours = load_rubric(path)
+    assert ours.repetition_model_path() == tmp_path / "ours" / "rep.json"
+    with pytest.raises(ConfigError, match="rep.json: repetition model file not found"):
+        CueDetector(ours, shipped.encode, shipped.classifier)
+    (tmp_path / "ours").mkdir()
+    RepetitionModel.load(BUILTIN).to_json(tmp_path / "ours" / "rep.json")
+    assert CueDetector(ours, shipped.encode, shipped.classifier).repetition_model is not None
