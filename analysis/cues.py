@@ -397,26 +397,48 @@ class CueDetector:
 
     def _repeated(self, text: str, sentences: list[tuple[int, int]], earlier: Sequence[str]) -> list[Match]:
         rule = self.rubric.detection.repetition
-        before = [t[s:e] for t in earlier for s, e in sentence_spans(t)]
-        before += [t[s:e] for t in earlier for sp in sentence_spans(t) for s, e in clause_spans(t, sp, rule.min_words)]
-        before = [b for b in dict.fromkeys(before) if not is_question(b) and n_words(b) >= rule.min_words]
-        mine = [sp for sp in self._candidates(text, sentences) if n_words(text[sp[0]:sp[1]]) >= rule.min_words and not is_question(text[sp[0]:sp[1]])]
-        if not before or not mine:
+        pairs = self._repetition_pairs(text, sentences, earlier)
+        if pairs is None:
             return []
-        sims = self.encode([text[s:e] for s, e in mine]) @ self.encode(before).T  # type: ignore[misc]
+        mine, before, sims = pairs
         out = []
         for (s, e), row in zip(mine, sims):
             j = int(np.argmax(row))
             if row[j] >= rule.similarity:
                 out.append(Match("customer_repetition", s, e, text[s:e], "semantic", f'said before: "{before[j]}"', round(float(row[j]), 3)))
         if not out and self.repetition_model is not None:
-            got = self.repetition_features(text, earlier)
-            if got is not None:
-                feats, (s, e), said = got
-                prob = self.repetition_model.probability(feats)
-                if prob >= rule.model_threshold:
-                    out.append(Match("customer_repetition", s, e, text[s:e], "model", f'repetition model, p = {prob:.2f}; said before: "{said}"', round(prob, 3)))
+            feats, (s, e), said = self._pair_features(text, earlier, *pairs)
+            prob = self.repetition_model.probability(feats)
+            if prob >= rule.model_threshold:
+                out.append(Match("customer_repetition", s, e, text[s:e], "model", f'repetition model, p = {prob:.2f}; said before: "{said}"', round(prob, 3)))
         return out
+
+    def _repetition_pairs(
+        self, text: str, sentences: list[tuple[int, int]], earlier: Sequence[str]
+    ) -> tuple[list[tuple[int, int]], list[str], np.ndarray] | None:
+        """The statements of ``text`` and of the ``earlier`` turns (sentences and clauses, questions
+        left out) and their similarities; None when either side has none."""
+        rule = self.rubric.detection.repetition
+        before = [t[s:e] for t in earlier for s, e in sentence_spans(t)]
+        before += [t[s:e] for t in earlier for sp in sentence_spans(t) for s, e in clause_spans(t, sp, rule.min_words)]
+        before = [b for b in dict.fromkeys(before) if not is_question(b) and n_words(b) >= rule.min_words]
+        mine = [sp for sp in self._candidates(text, sentences) if n_words(text[sp[0]:sp[1]]) >= rule.min_words and not is_question(text[sp[0]:sp[1]])]
+        if not before or not mine:
+            return None
+        sims = self.encode([text[s:e] for s, e in mine]) @ self.encode(before).T  # type: ignore[misc]
+        return mine, before, sims
+
+    def _pair_features(
+        self, text: str, earlier: Sequence[str], mine: list[tuple[int, int]], before: list[str], sims: np.ndarray
+    ) -> tuple[np.ndarray, tuple[int, int], str]:
+        from .repetition import pair_features
+
+        pieces = [text[s:e] for s, e in mine]
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        k = self.classifier.index("customer_repetition")
+        p = float(self.classifier.predict(pieces + [text])[:, k].max()) if k is not None else 0.0
+        whole = float((self.encode([text]) @ self.encode(list(earlier)).T).max())  # type: ignore[misc]
+        return pair_features(text, earlier, float(sims[i, j]), whole, p, pieces[i], before[j]), mine[i], before[j]
 
     def repetition_features(self, text: str, earlier: Sequence[str]) -> tuple[np.ndarray, tuple[int, int], str] | None:
         """The repetition model's features (:func:`analysis.repetition.pair_features`) of a customer turn.
@@ -434,26 +456,10 @@ class CueDetector:
             The feature vector, the span of ``text`` most like what was said before, and that
             earlier sentence; None without an encoder and classifier, or without a statement to compare.
         """
-        from .repetition import pair_features
-
         if self.encode is None or self.classifier is None or not earlier:
             return None
-        rule = self.rubric.detection.repetition
-        before = [t[s:e] for t in earlier for s, e in sentence_spans(t)]
-        before += [t[s:e] for t in earlier for sp in sentence_spans(t) for s, e in clause_spans(t, sp, rule.min_words)]
-        before = [b for b in dict.fromkeys(before) if not is_question(b) and n_words(b) >= rule.min_words]
-        sentences = sentence_spans(text)
-        mine = [sp for sp in self._candidates(text, sentences) if n_words(text[sp[0]:sp[1]]) >= rule.min_words and not is_question(text[sp[0]:sp[1]])]
-        if not before or not mine:
-            return None
-        pieces = [text[s:e] for s, e in mine]
-        sims = self.encode(pieces) @ self.encode(before).T  # type: ignore[misc]
-        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        k = self.classifier.index("customer_repetition")
-        p = float(self.classifier.predict(pieces + [text])[:, k].max()) if k is not None else 0.0
-        whole = float((self.encode([text]) @ self.encode(list(earlier)).T).max())  # type: ignore[misc]
-        span = text[mine[i][0]:mine[i][1]]
-        return pair_features(text, earlier, float(sims[i, j]), whole, p, span, before[j]), mine[i], before[j]
+        pairs = self._repetition_pairs(text, sentence_spans(text), earlier)
+        return None if pairs is None else self._pair_features(text, earlier, *pairs)
 
     # -- a call -----------------------------------------------------------------------------
 

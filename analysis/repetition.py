@@ -70,8 +70,13 @@ _NUMBERISH = re.compile(
 )
 
 
+def _plain(text: str) -> str:
+    """Lower case, apostrophes dropped (the form the word patterns are written for)."""
+    return text.lower().replace("'", "").replace("\u2019", "")
+
+
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("'", "").replace("\u2019", ""))
+    return _WORD.findall(_plain(text))
 
 
 def _stem(w: str) -> str:
@@ -86,10 +91,6 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in _words(text) if w not in _STOP and len(w) > 2}
 
 
-def _plain(text: str) -> str:
-    return text.lower().replace("'", "").replace("\u2019", "")
-
-
 def lexical_features(text: str, earlier: Sequence[str], span: str | None = None, said: str | None = None) -> list[float]:
     """The lexical features of ``text`` against the customer's ``earlier`` turns (see the module notes).
 
@@ -98,6 +99,7 @@ def lexical_features(text: str, earlier: Sequence[str], span: str | None = None,
     """
     span = text if span is None else span
     said = " ".join(earlier) if said is None else said
+    plain = _plain(text)
     mine = content_words(text)
     before = set().union(*(content_words(t) for t in earlier)) if earlier else set()
     shared = len(mine & before)
@@ -111,10 +113,10 @@ def lexical_features(text: str, earlier: Sequence[str], span: str | None = None,
         float(text.rstrip().endswith("?")),
         float(bool(new_numbers)),
         float(np.log1p(len(_words(text)))),
-        float(bool(_EXPLAINS.search(_plain(text)))),
-        float(bool(_PRONOUN_START.search(_plain(text).lstrip()))),
-        float(bool(_NEGATIVE.search(_plain(text))) and bool(_NEGATIVE.search(_plain(said)))),
-        float(bool(_PERSISTENCE.search(_plain(text)))),
+        float(bool(_EXPLAINS.search(plain))),
+        float(bool(_PRONOUN_START.search(plain.lstrip()))),
+        float(bool(_NEGATIVE.search(plain)) and bool(_NEGATIVE.search(_plain(said)))),
+        float(bool(_PERSISTENCE.search(plain))),
         len(content_words(span)) / max(1, len(mine)),
         float(np.log((1 + len(_words(text))) / (1 + len(_words(said))))),
     ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -40,6 +41,7 @@ KIND = "customer_repetition"
 
 def rows_with_context(exclude: set[str]) -> list[dict]:
     out = []
+    pair_count = itertools.count()
     for f in sorted(glob.glob(str(ROOT / "tests" / "data" / "cues_*.jsonl"))):
         for line in open(f, encoding="utf-8"):
             r = json.loads(line)
@@ -48,7 +50,7 @@ def rows_with_context(exclude: set[str]) -> list[dict]:
                 continue
             r["set"] = split if split.startswith("final") else Path(f).stem
             if split == "rep_train":  # one large set: held out a third at a time
-                r["set"] = f"rep_train_{len([x for x in out if x['set'].startswith('rep_train')]) % 3}"
+                r["set"] = f"rep_train_{next(pair_count) % 3}"
             out.append(r)
     return out
 
