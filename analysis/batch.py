@@ -412,7 +412,13 @@ def _normalised_config(data: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
-def result_key(config: dict[str, Any], rubric_sha256: str | None, tool_version: str, classifier_sha256: str | None = None) -> str:
+def result_key(
+    config: dict[str, Any],
+    rubric_sha256: str | None,
+    tool_version: str,
+    classifier_sha256: str | None = None,
+    repetition_sha256: str | None = None,
+) -> str:
     """SHA-256 (hex) of everything that shapes a call's result.
 
     Parameters
@@ -424,6 +430,8 @@ def result_key(config: dict[str, Any], rubric_sha256: str | None, tool_version: 
     tool_version : str
     classifier_sha256 : str or None
         SHA-256 of the cue classifier file the rubric uses; None when there is none.
+    repetition_sha256 : str or None
+        SHA-256 of the customer-repetition model file the rubric uses; None when there is none.
     """
     material = {
         "config": _normalised_config(config),
@@ -433,6 +441,8 @@ def result_key(config: dict[str, Any], rubric_sha256: str | None, tool_version: 
     }
     if classifier_sha256:  # keys of results made without a classifier stay as they were
         material["classifier_sha256"] = classifier_sha256
+    if repetition_sha256:
+        material["repetition_sha256"] = repetition_sha256
     return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -440,7 +450,8 @@ def report_result_key(report: CallReport) -> str:
     """The :func:`result_key` a report was made with (from its recorded config, rubric and version)."""
     rubric = getattr(report.call, "rubric", None)
     return result_key(report.call.config, rubric.sha256 if rubric else None, report.call.tool_version,
-                      getattr(rubric, "classifier_sha256", None) if rubric else None)
+                      getattr(rubric, "classifier_sha256", None) if rubric else None,
+                      getattr(rubric, "repetition_model_sha256", None) if rubric else None)
 
 
 def make_call_key(audio_sha256: str, key: str) -> str:
@@ -464,11 +475,14 @@ def rubric_identity(config: Config) -> dict[str, str] | None:
     r = load_rubric(getattr(scoring, "rubric", None))
     out = {"name": r.name, "version": r.version, "sha256": r.sha256, "source": r.source}
     if getattr(scoring, "semantic", True):
-        from .scoring import classifier_identity
+        from .scoring import classifier_identity, repetition_identity
 
         _name, sha = classifier_identity(r)
         if sha:
             out["classifier_sha256"] = sha
+        _name, sha = repetition_identity(r)
+        if sha:
+            out["repetition_model_sha256"] = sha
     return out
 
 
@@ -944,6 +958,7 @@ class _Driver:
         self.s = summary
         self.rubric_sha = rubric["sha256"] if rubric else None
         self.classifier_sha = rubric.get("classifier_sha256") if rubric else None
+        self.repetition_sha = rubric.get("repetition_model_sha256") if rubric else None
         self.force = force
         self.limit = limit
         self.fail_fast = fail_fast
@@ -1062,7 +1077,7 @@ class _Driver:
             self._alias(inp, sha)
             return None
         cfg = call_config(self.config, inp.meta)
-        key = result_key(cfg.to_dict(), self.rubric_sha, __version__, self.classifier_sha)
+        key = result_key(cfg.to_dict(), self.rubric_sha, __version__, self.classifier_sha, self.repetition_sha)
         ck = make_call_key(sha, key)
         existing = self.cat.call_for_audio(sha)
         call_id = existing.call_id if existing else self._new_call_id(inp, sha)

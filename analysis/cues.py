@@ -112,6 +112,20 @@ def clause_spans(text: str, sentence: tuple[int, int], min_words: int) -> list[t
     return out
 
 
+def question_clause_spans(text: str, sentences: Sequence[tuple[int, int]], min_words: int = 4) -> list[tuple[int, int]]:
+    """Spans from a clause that opens with a question word to the end of its sentence (not the first clause).
+
+    "so it arrived damaged, how did the box look when it came?" gives the span of
+    "how did the box look when it came?".
+    """
+    out = []
+    for sp in sentences:
+        for a, _b in clause_spans(text, sp, 1)[1:]:
+            if _QUESTION_OPENER.match(text, a) and n_words(text[a:sp[1]]) >= min_words:
+                out.append((a, sp[1]))
+    return out
+
+
 def n_words(text: str) -> int:
     return len(_WORD.findall(text))
 
@@ -175,6 +189,13 @@ Encoder = Callable[[Sequence[str]], np.ndarray]
 #: Cues whose meaning depends on what the customer said before.
 CONTEXT_CUES = ("paraphrase", "customer_repetition")
 
+#: A question asked after something else in the same sentence ("so it arrived damaged, how did the
+#: box look when it came?"): the classifier reads the sentence as what comes first (a paraphrase, an
+#: empathy statement), so a clause that opens with a question word is also read on its own (to the
+#: end of its sentence), for these cues only.
+_QUESTION_OPENER = re.compile(r"(?:what|what's|whats|how|how's|hows|when|where|why|which|who|tell me|talk me|walk me)\b", re.I)
+QUESTION_CLAUSE_CUES = ("open_question",)
+
 
 class CueDetector:
     """Find the rubric's cues in texts and turns.
@@ -197,6 +218,7 @@ class CueDetector:
         self.classifier = classifier
         self.clauses_for_classifier = False
         self.patterns = {k: compile_patterns(rule.patterns) for k, rule in rubric.cues.items()}
+        self._needs = {k: compile_patterns(rule.meaning_needs) for k, rule in rubric.cues.items() if rule.meaning_needs}
         self._openers = compile_patterns(rubric.detection.paraphrase.openers)
         self._requests = compile_patterns(rubric.detection.paraphrase.requests)
         self._bank: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
@@ -265,6 +287,9 @@ class CueDetector:
                 found.extend(self._restated(text, sentences, previous_customer[-1]))
             if role == "customer" and previous_customer:
                 found.extend(self._repeated(text, sentences, previous_customer))
+        unmet = {k for k, needs in self._needs.items() if not find_patterns(text, needs)}
+        if unmet:  # e.g. an offer of a choice when nothing was refused is not an alternative
+            found = [m for m in found if not (m.kind in unmet and m.method in MEANING)]
         return _dedupe(found, sentences)
 
     def _candidates(self, text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -309,6 +334,9 @@ class CueDetector:
         whole = (0, len(text))
         if n_words(text) <= MAX_WHOLE_WORDS and text.strip() and whole not in cands:
             cands.append(whole)
+        n_read = len(cands)  # pieces read for every cue; the rest only for QUESTION_CLAUSE_CUES
+        if role == "agent":
+            cands.extend(c for c in question_clause_spans(text, sentences) if c not in cands)
         if not cands:
             return []
         pieces = [text[s:e] for s, e in cands]
@@ -319,7 +347,7 @@ class CueDetector:
             if rule.speaker != role or j is None:
                 continue
             thr = self.rubric.classifier_threshold(kind)
-            hits = [i for i in range(len(cands)) if probs[i, j] >= thr]
+            hits = [i for i in range(len(cands)) if probs[i, j] >= thr and (i < n_read or kind in QUESTION_CLAUSE_CUES)]
             if not hits:
                 continue
             # quote the shortest piece that carries the cue
@@ -584,11 +612,20 @@ def _dedupe(found: list[Match], sentences: Sequence[tuple[int, int]] = ()) -> li
             continue
         kept.append(m)
     # a restatement of the customer's problem is a paraphrase; its content words do not also make it
-    # another cue by meaning (only an explicit phrase does)
+    # another cue by meaning (only an explicit phrase does), but a question the agent asks after it
+    # ("so it arrived damaged, how did the box look?") is the agent's own
     restated = [k for k in kept if k.kind == "paraphrase"]
+
+    def asked_after(k: Match, p: Match) -> bool:
+        return k.kind in QUESTION_CLAUSE_CUES and k.start > p.start and _QUESTION_OPENER.match(k.quote) is not None
+
     kept = [
         k for k in kept
-        if not (k.method in MEANING and k.kind != "paraphrase" and any(p.start <= k.start and k.end <= p.end for p in restated))
+        if not (
+            k.method in MEANING
+            and k.kind != "paraphrase"
+            and any(p.start <= k.start and k.end <= p.end and not asked_after(k, p) for p in restated)
+        )
     ]
     def sentence_of(m: Match) -> tuple[int, int]:
         return next(((a, b) for a, b in sentences if a <= m.start < b), (m.start, m.end))

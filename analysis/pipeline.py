@@ -143,19 +143,23 @@ class Analyzer:
         )
         events.extend(dynamics.events)
         contours = dynamics.contours
+        # Nothing after this stage reads the samples: let them go before the scoring models
+        # load (3 hours of stereo at 16 kHz hold 0.7 GB even as float16).
+        duration, n_channels, source_rate, codec = audio.duration, audio.channels, audio.source_rate, audio.codec
+        del audio, dynamics  # (a long call's freed heap goes back before the next stage: RELEASE_BEFORE)
         # [stage: cues + scores] (issue 5)
         cues, scores, rubric_id = [], [], None
         if self._scoring is not None:
             step("scores")
-            turns, cues, scores, rubric_id = self._scoring.apply(speakers, turns, metrics, events, contours, audio.duration)
+            turns, cues, scores, rubric_id = self._scoring.apply(speakers, turns, metrics, events, contours, duration)
         info = CallInfo(
             call_id=call_id or call_id_for(path),
             source=str(path),
             source_sha256=file_sha256(path),
-            duration=round(audio.duration, 3),
-            channels=audio.channels,
-            sample_rate=audio.source_rate,
-            codec=audio.codec,
+            duration=round(duration, 3),
+            channels=n_channels,
+            sample_rate=source_rate,
+            codec=codec,
             layout=layout.kind,  # type: ignore[arg-type]
             analysed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             tool_version=__version__,
@@ -170,7 +174,7 @@ class Analyzer:
 
         step("redaction")
         report, _pii = redact_report(report, cfg.privacy)
-        log.info("%s analysed in %.1f s (%.1fx real time)", path, time.perf_counter() - t0, audio.duration / max(1e-9, time.perf_counter() - t0))
+        log.info("%s analysed in %.1f s (%.1fx real time)", path, time.perf_counter() - t0, duration / max(1e-9, time.perf_counter() - t0))
         return report
 
     def _dual_channel_words(

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import SchemaError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Role = Literal["agent", "customer", "unknown"]
 
@@ -212,6 +212,10 @@ class RubricIdentity(Record):
     source: str = Field(default="", description="Path of the rubric file as given.")
     classifier: str | None = Field(default=None, description='The cue classifier used: "builtin", a file name, or null (none).')
     classifier_sha256: str | None = Field(default=None, description="SHA-256 of the cue classifier file.")
+    repetition_model: str | None = Field(
+        default=None, description='The customer-repetition model used: "builtin", a file name, or null (none).'
+    )
+    repetition_model_sha256: str | None = Field(default=None, description="SHA-256 of the repetition model file.")
 
 
 class Redaction(Record):

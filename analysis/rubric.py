@@ -126,8 +126,13 @@ class CueRule(_Strict):
     examples: list[str] = Field(default_factory=list)
     similarity: float | None = Field(None, ge=0.0, le=1.0, description="Overrides detection.similarity for this cue.")
     classifier_threshold: float | None = Field(None, gt=0.0, lt=1.0, description="Overrides detection.classifier_threshold for this cue.")
+    meaning_needs: list[str] = Field(
+        default_factory=list,
+        description="A match by meaning (classifier or example phrases) counts only when the utterance also matches "
+        "one of these patterns (alternatives: the agent says no); empty: no condition.",
+    )
 
-    @field_validator("patterns")
+    @field_validator("patterns", "meaning_needs")
     @classmethod
     def _patterns_compile(cls, v: list[str]) -> list[str]:
         return _check_patterns(v)

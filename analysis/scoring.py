@@ -28,6 +28,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cues import compile_patterns, find_patterns, span_times
@@ -819,26 +820,56 @@ def classifier_identity(rubric: "Rubric") -> tuple[str | None, str | None]:
     ModelUnavailableError
         The rubric names a classifier file that does not exist.
     """
-    path = rubric.classifier_path()
+    from .cue_model import BUILTIN
+
+    return _model_identity(
+        rubric.classifier_path(),
+        BUILTIN,
+        "the shipped cue classifier is missing; reinstall callreview, or set "
+        '[detection] classifier = "none" in the rubric (patterns and example phrases only)',
+        f"cue classifier file named by the rubric ({rubric.source}) not found; "
+        'train one with `callreview train-cues` or set [detection] classifier = "builtin"',
+    )
+
+
+def repetition_identity(rubric: "Rubric") -> tuple[str | None, str | None]:
+    """Name ("builtin" or the file's name) and SHA-256 of the customer-repetition model ``rubric`` uses.
+
+    The model weighs a customer turn against their earlier ones with the cue
+    classifier's probability among its inputs, so it is used only beside a
+    classifier: (None, None) when the rubric names none of the two.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The rubric names a repetition model file that does not exist.
+    """
+    from .repetition import BUILTIN
+
+    if rubric.classifier_path() is None:
+        return None, None
+    return _model_identity(
+        rubric.repetition_model_path(),
+        BUILTIN,
+        'the shipped repetition model is missing; reinstall callreview, or set [detection.repetition] model = "none" '
+        "in the rubric",
+        f"repetition model file named by the rubric ({rubric.source}) not found; train one with "
+        'scripts/train_repetition.py or set [detection.repetition] model = "builtin"',
+    )
+
+
+def _model_identity(path: Path | None, builtin: Path, missing_builtin: str, missing_file: str) -> tuple[str | None, str | None]:
     if path is None:
         return None, None
-    from .cue_model import BUILTIN, file_sha256
+    from .cue_model import file_sha256
 
     try:
         sha = file_sha256(path)
     except OSError:
         from .errors import ModelUnavailableError
 
-        if path == BUILTIN:
-            raise ModelUnavailableError(
-                f"{path}: the shipped cue classifier is missing; reinstall callreview, or set "
-                '[detection] classifier = "none" in the rubric (patterns and example phrases only)'
-            ) from None
-        raise ModelUnavailableError(
-            f"{path}: cue classifier file named by the rubric ({rubric.source}) not found; "
-            'train one with `callreview train-cues` or set [detection] classifier = "builtin"'
-        ) from None
-    return ("builtin" if path == BUILTIN else path.name), sha
+        raise ModelUnavailableError(f"{path}: {missing_builtin if path == builtin else missing_file}") from None
+    return ("builtin" if path == builtin else path.name), sha
 
 
 class ScoringStage:
@@ -864,15 +895,18 @@ class ScoringStage:
         self.cfg = cfg
         self.rubric = load_rubric(cfg.rubric)
         if cfg.semantic:
-            classifier_identity(self.rubric)  # a missing classifier file fails now, before any audio
+            classifier_identity(self.rubric)  # a missing model file fails now, before any audio
+            repetition_identity(self.rubric)
         self._detector: "CueDetector | None" = None
 
     @property
     def identity(self) -> RubricIdentity:
         r = self.rubric
         clf_name, clf_sha = classifier_identity(r) if self.cfg.semantic else (None, None)
+        rep_name, rep_sha = repetition_identity(r) if self.cfg.semantic else (None, None)
         return RubricIdentity(name=r.name, version=r.version, sha256=r.sha256, source=r.source,
-                              classifier=clf_name, classifier_sha256=clf_sha)
+                              classifier=clf_name, classifier_sha256=clf_sha,
+                              repetition_model=rep_name, repetition_model_sha256=rep_sha)
 
     def detector(self) -> "CueDetector":
         """The cue detector (loads the embedding model and the cue classifier the first time when ``semantic`` is on)."""

@@ -7,12 +7,12 @@ previous/earlier turns where a cue depends on them (paraphrase, customer
 repetition), and its split. ``cues_labelled.jsonl`` (splits ``dev`` and
 ``heldout``) was written before the rubric's patterns were tuned;
 ``cues_heldout_fresh.jsonl``, ``_final``, ``_final2``, ``_final3``, ``_final4``,
-``_final5``, ``_final6``, ``_final7``, ``_final8``, ``_final9`` and ``_final10`` were each written blind (by someone who had seen neither the rubric
+``_final5`` to ``_final12`` and ``_final13`` were each written blind (by someone who had seen neither the rubric
 nor the other sets) and measured once before anything was tuned on them;
 ``cues_train_a.jsonl`` and ``cues_train_b.jsonl`` were written as training data
 for the cue classifier. The shipped classifier is trained on every set up to
-``final7`` (not ``final8``, ``final9`` or ``final10``); the repetition model
-(``scripts/train_repetition.py``) on every set up to ``final9``. The README's table says which sets were tuned on.
+``final12`` (not ``final13``); the repetition model
+(``scripts/train_repetition.py``) on every set up to ``final12``. The README's table says which sets were tuned on.
 
 For each cue: TP = utterances labelled with the cue in which it was detected,
 FP = utterances where it was detected but not labelled, FN = labelled but not
@@ -25,7 +25,7 @@ without it (``DIR/holdout_<fold>.npz``, made by ``scripts/train_cue_model.py
 Usage::
 
     python scripts/bench_cues.py                      # every split, per-cue table for the blind set
-    python scripts/bench_cues.py --errors final10     # also list that split's mistakes
+    python scripts/bench_cues.py --errors final13     # also list that split's mistakes
     python scripts/bench_cues.py --no-semantic        # phrase patterns only
     python scripts/bench_cues.py --classifier none    # patterns and example phrases, no classifier
     python scripts/bench_cues.py --cross-validate /tmp/folds
@@ -64,9 +64,12 @@ FINAL7 = ROOT / "tests" / "data" / "cues_heldout_final7.jsonl"
 FINAL8 = ROOT / "tests" / "data" / "cues_heldout_final8.jsonl"
 FINAL9 = ROOT / "tests" / "data" / "cues_heldout_final9.jsonl"
 FINAL10 = ROOT / "tests" / "data" / "cues_heldout_final10.jsonl"
-SETS = (DATA, FRESH, FINAL, FINAL2, FINAL3, TRAIN_A, TRAIN_B, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8, FINAL9, FINAL10)
-SPLITS = ("dev", "heldout", "fresh", "final", "final2", "final3", "train_a", "train_b", "final4", "final5", "final6", "final7", "final8", "final9", "final10", "all")
-BLIND = "final10"  # never trained or tuned on
+FINAL11 = ROOT / "tests" / "data" / "cues_heldout_final11.jsonl"
+FINAL12 = ROOT / "tests" / "data" / "cues_heldout_final12.jsonl"
+FINAL13 = ROOT / "tests" / "data" / "cues_heldout_final13.jsonl"
+SETS = (DATA, FRESH, FINAL, FINAL2, FINAL3, TRAIN_A, TRAIN_B, FINAL4, FINAL5, FINAL6, FINAL7, FINAL8, FINAL9, FINAL10, FINAL11, FINAL12, FINAL13)
+SPLITS = ("dev", "heldout", "fresh", "final", "final2", "final3", "train_a", "train_b", "final4", "final5", "final6", "final7", "final8", "final9", "final10", "final11", "final12", "final13", "all")
+BLIND = "final13"  # never trained or tuned on
 #: cross-validation folds: the classifier file DIR/holdout_<tag>.npz was trained without these splits
 FOLDS = {"final3": ("final3",), "final": ("final",), "fresh": ("fresh",), "final2": ("final2",), "dev_heldout": ("dev", "heldout"),
          "final4": ("final4",), "final5": ("final5",), "final6": ("final6",), "final7": ("final7",)}

@@ -10,15 +10,14 @@ every labelled set in ``tests/data`` that is not kept blind:
   ``cues_heldout_final2.jsonl``, ``cues_heldout_final3.jsonl`` (the sets the rubric was
   written and tuned on),
 * ``cues_train_a.jsonl``, ``cues_train_b.jsonl`` (written as training data) and
-* ``cues_heldout_final4.jsonl``, ``_final5``, ``_final6``, ``_final7`` (each blind
-  until its first run);
+* ``cues_heldout_final4.jsonl`` to ``_final12`` (each blind until its first run);
 
-``cues_heldout_final8.jsonl`` is never trained on: it measures the detector on
+``cues_heldout_final13.jsonl`` is never trained on: it measures the detector on
 wording it has not seen (``scripts/bench_cues.py``).
 
 Usage::
 
-    python scripts/train_cue_model.py                        # retrain the shipped file (about 15 min on 2 cores)
+    python scripts/train_cue_model.py                        # retrain the shipped file (about 13 min on 2 cores)
     python scripts/train_cue_model.py --holdout final3 --out /tmp/m.npz   # leave a split out, to measure on it
 
 Training is seeded: the same data and settings give the same file on the same machine.
@@ -51,8 +50,13 @@ TRAINING_SETS = (
     "cues_heldout_final5.jsonl",
     "cues_heldout_final6.jsonl",
     "cues_heldout_final7.jsonl",
+    "cues_heldout_final8.jsonl",
+    "cues_heldout_final9.jsonl",
+    "cues_heldout_final10.jsonl",
+    "cues_heldout_final11.jsonl",
+    "cues_heldout_final12.jsonl",
 )
-BLIND = ("cues_heldout_final8.jsonl",)
+BLIND = ("cues_heldout_final13.jsonl",)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,7 +198,12 @@ def test_report_records_the_key_it_was_made_with(analyzed) -> None:
     cfg = Config()
     ident = rubric_identity(cfg)
     assert ident["classifier_sha256"] == report.call.rubric.classifier_sha256  # the shipped cue classifier is part of the key
-    assert report_result_key(report) == result_key(cfg.to_dict(), ident["sha256"], __version__, ident["classifier_sha256"])
+    assert ident["repetition_model_sha256"] == report.call.rubric.repetition_model_sha256  # ... and the repetition model
+    assert report.call.rubric.repetition_model == "builtin"
+    assert report_result_key(report) == result_key(
+        cfg.to_dict(), ident["sha256"], __version__, ident["classifier_sha256"], ident["repetition_model_sha256"]
+    )
+    assert report_result_key(report) != result_key(cfg.to_dict(), ident["sha256"], __version__, ident["classifier_sha256"])
     assert report_result_key(report) != result_key(cfg.to_dict(), ident["sha256"], __version__)
 
 

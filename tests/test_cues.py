@@ -187,7 +187,9 @@ def test_the_classifier_finds_wordings_no_pattern_or_example_covers(shipped, det
     for text, kind in [
         ("Look, them's the rules, head office won't budge.", "policy_hiding"),
         ("you signed it mate, nobody forced you", "blame"),
-        ("We let you down badly there, my sincere regrets.", "apology_sincere"),
+        # (until the classifier was trained with final11/final12 this list held "We let you down badly there,
+        # my sincere regrets." as a sincere apology; it now reads as a non-apology, p 0.79 against 0.69)
+        ("Right, this one's mine now, I won't let it drop.", "ownership"),
     ]:
         assert kind not in {m.kind for m in detector.detect_text(text, "agent")}, text  # patterns and examples miss it
         (m,) = [m for m in shipped.detect_text(text, "agent") if m.kind == kind]
@@ -199,6 +201,31 @@ def test_a_refusal_with_another_way_is_an_alternative_not_policy_hiding(shipped)
     kinds = {m.kind for m in shipped.detect_text("I can't refund the membership, but what I can do is freeze it for three months at no cost.", "agent")}
     assert "alternatives" in kinds and "policy_hiding" not in kinds
     assert "policy_hiding" in {m.kind for m in shipped.detect_text("I can't refund the membership, that's just how the contract works.", "agent")}
+
+
+def test_an_offer_of_a_choice_is_an_alternative_only_beside_a_no(shipped, rubric) -> None:
+    # written for this test: a choice offered when nothing was refused, then the same offer after a refusal
+    offer = "You could take the refund on your card or as a voucher, whichever suits."
+    assert "alternatives" not in {m.kind for m in shipped.detect_text(offer, "agent")}
+    refused = "I can't put it back on the card, but would you like it as store credit instead?"
+    assert "alternatives" in {m.kind for m in shipped.detect_text(refused, "agent")}
+    assert rubric.cues["alternatives"].meaning_needs  # the condition lives in the rubric ...
+    without = rubric.model_copy(update={"cues": {**rubric.cues, "alternatives": rubric.cues["alternatives"].model_copy(update={"meaning_needs": []})}})
+    free = CueDetector(without, shipped.encode, shipped.classifier)  # ... and a team can drop it
+    assert "alternatives" in {m.kind for m in free.detect_text(offer, "agent")}
+
+
+def test_a_question_after_a_restatement_is_read_on_its_own(shipped) -> None:
+    from analysis.cues import question_clause_spans, sentence_spans
+
+    text = "so the screen went black after the update, what were you doing just before it happened?"
+    spans = question_clause_spans(text, sentence_spans(text))
+    assert [text[a:b] for a, b in spans] == ["what were you doing just before it happened?"]
+    assert question_clause_spans("what happened, was it after the update?", sentence_spans("what happened, was it after the update?")) == []
+    said = ["the screen went black right after the update last night"]
+    kinds = {m.kind: m for m in shipped.detect_text(text, "agent", said)}
+    assert "paraphrase" in kinds and "open_question" in kinds  # the question is the agent's own, inside the restatement
+    assert kinds["open_question"].quote.startswith("what were you doing")
 
 
 def test_the_classifier_reads_whole_sentences_not_comma_clauses(shipped) -> None:
@@ -288,7 +315,8 @@ def test_labelled_set_is_large_balanced_and_split() -> None:
 
 
 BLIND_SETS = ["cues_heldout_fresh", "cues_heldout_final", "cues_heldout_final2", "cues_heldout_final3", "cues_heldout_final4",
-              "cues_heldout_final5", "cues_heldout_final6", "cues_heldout_final7", "cues_heldout_final8", "cues_heldout_final9", "cues_heldout_final10"]
+              "cues_heldout_final5", "cues_heldout_final6", "cues_heldout_final7", "cues_heldout_final8", "cues_heldout_final9", "cues_heldout_final10",
+              "cues_heldout_final11", "cues_heldout_final12", "cues_heldout_final13"]
 
 
 @pytest.mark.parametrize("name", BLIND_SETS + ["cues_train_a", "cues_train_b"])

@@ -209,3 +209,34 @@ def test_long_mono_calls_are_diarised_after_transcription_with_the_same_result(a
     assert [s.label for s in sequential.speakers] == [s.label for s in together.speakers]
     overlaps = [[round(e.start, 1) for e in r.events if e.kind == "overlap"] for r in (sequential, together)]
     assert overlaps[0] == overlaps[1] and len(overlaps[0]) >= 2
+
+
+def test_samples_are_let_go_before_the_scoring_stage(analyzer, analyzed, monkeypatch) -> None:
+    """Nothing after the prosody stage reads the samples: they are freed before the scoring models load."""
+    import gc
+    import weakref
+
+    from analysis import pipeline
+
+    refs: list[weakref.ref] = []
+    real_load = pipeline.load_audio
+
+    def load_audio(*args, **kwargs):  # the real decoder; only a weak reference to its samples is kept
+        audio = real_load(*args, **kwargs)
+        refs.append(weakref.ref(audio.samples))
+        return audio
+
+    alive: dict[str, bool] = {}
+
+    def progress(stage: str) -> None:
+        gc.collect()
+        alive[stage] = refs[0]() is not None
+
+    monkeypatch.setattr(pipeline, "load_audio", load_audio)
+    report = analyzer.analyze(SAMPLES / "calm_agent.flac", progress=progress)
+    assert alive["prosody"] is True  # the prosody stage reads them ...
+    assert alive["scores"] is False and alive["redaction"] is False  # ... and no stage after it
+    before = analyzed(SAMPLES / "calm_agent.flac")
+    assert report.call.duration == before.call.duration and report.call.channels == 2
+    assert report.call.codec == before.call.codec and report.call.sample_rate == before.call.sample_rate
+    assert {s.name for s in report.scores} == {s.name for s in before.scores} and all(s.score is not None for s in report.scores)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from analysis.errors import ConfigError
+from analysis.config import ScoringConfig
+from analysis.errors import ConfigError, ModelUnavailableError
 from analysis.repetition import BUILTIN, FEATURES, RepetitionModel, content_words, lexical_features, pair_features
 from analysis.rubric import load_rubric
+from analysis.scoring import ScoringStage, repetition_identity
 
 
 def test_content_words_drop_stop_words_and_stem():
@@ -80,9 +83,17 @@ def _rep(det, text, earlier):
 
 def test_a_restatement_in_other_words_is_found_by_the_model(shipped):
     earlier = ["hi, it's about my boiler", "the boiler's been leaking water onto the kitchen floor since friday"]
-    got = _rep(shipped, "there's still a puddle under it every morning, it hasn't stopped dripping for days", earlier)
-    assert got and got[0].method == "model" and got[0].matched.startswith("repetition model, p = ")
-    assert "said before" in got[0].matched
+    turn = "there's still a puddle under it every morning, it hasn't stopped dripping for days"
+    got = _rep(shipped, turn, earlier)
+    assert got and got[0].method == "model"  # found by meaning: the classifier or the repetition model
+    # the repetition model on its own finds it too (the classifier has since learnt this one)
+    feats, _span, said = shipped.repetition_features(turn, earlier)
+    assert shipped.repetition_model.probability(feats) >= shipped.rubric.detection.repetition.model_threshold
+    assert said == earlier[1]
+    # where the classifier misses a restatement, the model's match says what it matched
+    quiet = _rep(shipped, "the water's still coming out from underneath it onto the tiles", earlier)
+    assert quiet and quiet[0].method == "model" and quiet[0].matched.startswith("repetition model, p = ")
+    assert f'said before: "{earlier[1]}"' in quiet[0].matched
 
 
 def test_a_new_detail_on_the_same_subject_is_not_repetition(shipped):
@@ -134,6 +145,15 @@ def test_a_rubric_names_its_own_model_relative_to_itself(tmp_path, shipped):
     assert ours.repetition_model_path() == tmp_path / "ours" / "rep.json"
     with pytest.raises(ConfigError, match="rep.json: repetition model file not found"):
         CueDetector(ours, shipped.encode, shipped.classifier)
+    with pytest.raises(ModelUnavailableError, match=r"rep.json: repetition model file named by the rubric .* not found"):
+        ScoringStage(ScoringConfig(rubric=str(path)))  # before any audio
     (tmp_path / "ours").mkdir()
     RepetitionModel.load(BUILTIN).to_json(tmp_path / "ours" / "rep.json")
     assert CueDetector(ours, shipped.encode, shipped.classifier).repetition_model is not None
+    ident = ScoringStage(ScoringConfig(rubric=str(path))).identity  # the report records which model scored it
+    assert ident.repetition_model == "rep.json"
+    assert ident.repetition_model_sha256 == hashlib.sha256((tmp_path / "ours" / "rep.json").read_bytes()).hexdigest()
+    assert repetition_identity(load_rubric(DEFAULT_RUBRIC)) == ("builtin", hashlib.sha256(BUILTIN.read_bytes()).hexdigest())
+    no_classifier = text.replace('classifier = "builtin"', 'classifier = "none"', 1)
+    path.write_text(no_classifier, encoding="utf-8")
+    assert repetition_identity(load_rubric(path)) == (None, None)  # the model reads the classifier's output: none without it
