@@ -475,14 +475,9 @@ def rubric_identity(config: Config) -> dict[str, str] | None:
     r = load_rubric(getattr(scoring, "rubric", None))
     out = {"name": r.name, "version": r.version, "sha256": r.sha256, "source": r.source}
     if getattr(scoring, "semantic", True):
-        from .scoring import classifier_identity, repetition_identity
+        from .scoring import model_identities
 
-        _name, sha = classifier_identity(r)
-        if sha:
-            out["classifier_sha256"] = sha
-        _name, sha = repetition_identity(r)
-        if sha:
-            out["repetition_model_sha256"] = sha
+        out.update({k: v for k, v in model_identities(r).items() if k.endswith("_sha256") and v})
     return out
 
 

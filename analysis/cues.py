@@ -112,6 +112,14 @@ def clause_spans(text: str, sentence: tuple[int, int], min_words: int) -> list[t
     return out
 
 
+#: A question asked after something else in the same sentence ("so it arrived damaged, how did the
+#: box look when it came?"): the classifier reads the sentence as what comes first (a paraphrase, an
+#: empathy statement), so a clause that opens with a question word is also read on its own (to the
+#: end of its sentence), for these cues only.
+_QUESTION_OPENER = re.compile(r"(?:what|what's|whats|how|how's|hows|when|where|why|which|who|tell me|talk me|walk me)\b", re.I)
+QUESTION_CLAUSE_CUES = ("open_question",)
+
+
 def question_clause_spans(text: str, sentences: Sequence[tuple[int, int]], min_words: int = 4) -> list[tuple[int, int]]:
     """Spans from a clause that opens with a question word to the end of its sentence (not the first clause).
 
@@ -188,13 +196,6 @@ Encoder = Callable[[Sequence[str]], np.ndarray]
 
 #: Cues whose meaning depends on what the customer said before.
 CONTEXT_CUES = ("paraphrase", "customer_repetition")
-
-#: A question asked after something else in the same sentence ("so it arrived damaged, how did the
-#: box look when it came?"): the classifier reads the sentence as what comes first (a paraphrase, an
-#: empathy statement), so a clause that opens with a question word is also read on its own (to the
-#: end of its sentence), for these cues only.
-_QUESTION_OPENER = re.compile(r"(?:what|what's|whats|how|how's|hows|when|where|why|which|who|tell me|talk me|walk me)\b", re.I)
-QUESTION_CLAUSE_CUES = ("open_question",)
 
 
 class CueDetector:

@@ -858,6 +858,25 @@ def repetition_identity(rubric: "Rubric") -> tuple[str | None, str | None]:
     )
 
 
+def model_identities(rubric: "Rubric") -> dict[str, str | None]:
+    """The models ``rubric`` scores with by meaning, as :class:`RubricIdentity` fields.
+
+    Returns
+    -------
+    dict
+        ``classifier``, ``classifier_sha256``, ``repetition_model``, ``repetition_model_sha256``
+        (None where the rubric names none).
+
+    Raises
+    ------
+    ModelUnavailableError
+        A model file the rubric names does not exist.
+    """
+    clf_name, clf_sha = classifier_identity(rubric)
+    rep_name, rep_sha = repetition_identity(rubric)
+    return {"classifier": clf_name, "classifier_sha256": clf_sha, "repetition_model": rep_name, "repetition_model_sha256": rep_sha}
+
+
 def _model_identity(path: Path | None, builtin: Path, missing_builtin: str, missing_file: str) -> tuple[str | None, str | None]:
     if path is None:
         return None, None
@@ -895,18 +914,14 @@ class ScoringStage:
         self.cfg = cfg
         self.rubric = load_rubric(cfg.rubric)
         if cfg.semantic:
-            classifier_identity(self.rubric)  # a missing model file fails now, before any audio
-            repetition_identity(self.rubric)
+            model_identities(self.rubric)  # a missing model file fails now, before any audio
         self._detector: "CueDetector | None" = None
 
     @property
     def identity(self) -> RubricIdentity:
         r = self.rubric
-        clf_name, clf_sha = classifier_identity(r) if self.cfg.semantic else (None, None)
-        rep_name, rep_sha = repetition_identity(r) if self.cfg.semantic else (None, None)
-        return RubricIdentity(name=r.name, version=r.version, sha256=r.sha256, source=r.source,
-                              classifier=clf_name, classifier_sha256=clf_sha,
-                              repetition_model=rep_name, repetition_model_sha256=rep_sha)
+        models = model_identities(r) if self.cfg.semantic else {}
+        return RubricIdentity(name=r.name, version=r.version, sha256=r.sha256, source=r.source, **models)
 
     def detector(self) -> "CueDetector":
         """The cue detector (loads the embedding model and the cue classifier the first time when ``semantic`` is on)."""

@@ -17,7 +17,7 @@ wording it has not seen (``scripts/bench_cues.py``).
 
 Usage::
 
-    python scripts/train_cue_model.py                        # retrain the shipped file (about 13 min on 2 cores)
+    python scripts/train_cue_model.py                        # retrain the shipped file (about 16 min on 2 cores)
     python scripts/train_cue_model.py --holdout final3 --out /tmp/m.npz   # leave a split out, to measure on it
 
 Training is seeded: the same data and settings give the same file on the same machine.

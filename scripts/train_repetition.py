@@ -5,7 +5,7 @@ The model (:mod:`analysis.repetition`) decides whether a customer turn says agai
 in other words, what the customer said earlier in the call. It is trained on every
 labelled customer utterance that comes with the customer's earlier turns: those of
 the cue sets in ``tests/data/cues_*.jsonl`` (but the blind sets named by
-``--exclude``, by default the blind set ``final13``) and ``tests/data/cues_repetition_pairs.jsonl``
+``--exclude``, by default the blind set of ``scripts/bench_cues.py``) and ``tests/data/cues_repetition_pairs.jsonl``
 (433 pairs written as training data: restatements in other words, marked ones,
 and same-subject turns that add something new).
 
@@ -31,15 +31,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from analysis.cues import CueDetector  # noqa: E402
 from analysis.repetition import BUILTIN, RepetitionModel  # noqa: E402
 from analysis.rubric import load_rubric  # noqa: E402
+from bench_cues import BLIND as BLIND_SPLIT  # noqa: E402  (the blind set is never trained on)
+
+BLIND = (BLIND_SPLIT,)
 
 KIND = "customer_repetition"
-
-
-BLIND = ("final13",)  # the blind set of scripts/bench_cues.py: never trained on
 
 
 def rows_with_context(exclude: set[str]) -> list[dict]:
